@@ -1,0 +1,124 @@
+"""Where the lessons are, and how to start one: shared by `make gsN`, the tests and the docs."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def lesson_dirs():
+    return sorted(
+        (p for p in ROOT.glob("gs[0-9]*_*") if (p / "manage.py").is_file()),
+        key=lambda p: int(re.match(r"gs(\d+)_", p.name).group(1)),
+    )
+
+
+def lesson_dir(number):
+    """gs<number>_<topic>/ for a number like "4"."""
+    for path in lesson_dirs():
+        if path.name.startswith(f"gs{number}_"):
+            return path
+    names = ", ".join(p.name for p in lesson_dirs())
+    raise SystemExit(f"No lesson folder gs{number}_*/ here; the lessons are: {names}")
+
+
+def settings_module(path):
+    text = (Path(path) / "manage.py").read_text()
+    return re.search(r'"DJANGO_SETTINGS_MODULE",\s*"([\w.]+)"', text).group(1)
+
+
+def asgi_module(path):
+    return settings_module(path).rsplit(".", 1)[0] + ".asgi"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(extra=None):
+    """The environment a lesson server gets: the caller's, without the switches a test sets."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+class LessonServer:
+    """A lesson's real server in its own process: Daphne's runserver, or uvicorn with workers."""
+
+    def __init__(self, path, env=None, workers=None, port=None):
+        self.path = Path(path)
+        self.env = server_env(env)
+        self.workers = workers
+        self.port = port or free_port()
+        self.process = None
+        self.log = tempfile.NamedTemporaryFile(prefix=f"{self.path.name}-", suffix=".log")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def origin(self):
+        return self.url
+
+    def ws(self, path):
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    def command(self):
+        if self.workers:
+            return [sys.executable, "-m", "uvicorn", f"{asgi_module(self.path)}:application",
+                    "--host", "127.0.0.1", "--port", str(self.port),
+                    "--workers", str(self.workers), "--log-level", "warning"]
+        return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"]
+
+    def migrate(self):
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                       cwd=self.path, env=self.env, check=True)
+
+    def start(self, migrate=True, timeout=30):
+        if migrate:
+            self.migrate()
+        self.process = subprocess.Popen(
+            self.command(), cwd=self.path, env=self.env, stdout=self.log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise RuntimeError(f"server exited with {code}:\n{self.output()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"server not listening after {timeout}s:\n{self.output()}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            # The whole process group: uvicorn's workers too.
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+
+    def restart(self):
+        self.stop()
+        return self.start(migrate=False)
+
+    def output(self):
+        self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")[-4000:]

@@ -1,0 +1,93 @@
+"""Fixtures shared by every lesson's tests; each pytest.ini loads them: `-p testkit.plugin`.
+
+- `start_server(env=None, workers=None)`: start the lesson's real server (a new process) and
+  return a LessonServer (`.url`, `.ws(path)`, `.origin`, `.restart()`); stopped after the test.
+- `lesson_server`: one such server with the default settings, shared by a test module.
+- `redis_url`, `postgres_url`: a real service's URL, or a skip saying how to get it.
+- `browser`: a headless Chromium driven by Selenium.
+
+A missing service skips the test with a one-line reason; under CI=true it fails it instead.
+"""
+
+import os
+import tempfile
+
+import pytest
+
+from testkit import services
+from testkit.lessons import LessonServer
+
+SERVER_FIXTURES = {"start_server", "lesson_server", "browser"}
+
+
+def require(name):
+    service = services.find(name)
+    if not service.ok:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and {service.how}", pytrace=False)
+        pytest.skip(service.how)
+    return service
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: talks to a real server process (skip: -m 'not e2e')")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture
+def start_server(request):
+    servers = []
+
+    def start(env=None, workers=None, migrate=True):
+        server = LessonServer(request.config.rootpath, env=env, workers=workers)
+        servers.append(server)
+        return server.start(migrate=migrate)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def lesson_server(request):
+    server = LessonServer(request.config.rootpath).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    return require("redis").where
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    return require("postgres").where
+
+
+@pytest.fixture
+def browser():
+    require("chromium")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = services.CHROMIUM
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        # Headless, and quiet: this machine may have no network but loopback.
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}"):
+            options.add_argument(arg)
+        # Naming the driver's path keeps Selenium from trying to download one.
+        driver = webdriver.Chrome(service=Service(services.CHROMEDRIVER), options=options)
+        driver.implicitly_wait(0)
+        try:
+            yield driver
+        finally:
+            driver.quit()

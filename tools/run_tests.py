@@ -1,0 +1,79 @@
+"""`make test`: services, ruff, each lesson's tests in its own pytest process, the docs build.
+
+Prints one summary; the last line is `N passed, N failed, N skipped`; exits 1 if anything failed.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from testkit.lessons import lesson_dirs  # noqa: E402
+from testkit.services import provision  # noqa: E402
+
+BIN = Path(sys.executable).parent
+BUILD = ROOT / "build"
+
+
+def banner(text):
+    print(f"\n===== {text} =====", flush=True)
+
+
+def check(name, command, cwd=ROOT):
+    """A step that is one check: it passes or fails as a whole."""
+    banner(name)
+    started = time.monotonic()
+    ok = subprocess.run(command, cwd=cwd).returncode == 0
+    return name, (1, 0, 0) if ok else (0, 1, 0), time.monotonic() - started, ""
+
+
+def pytest_lesson(path):
+    banner(f"{path.name} (pytest)")
+    report = BUILD / "junit" / f"{path.name}.xml"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.unlink(missing_ok=True)
+    started = time.monotonic()
+    code = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", f"--junitxml={report}"], cwd=path
+    ).returncode
+    elapsed = time.monotonic() - started
+    if not report.exists() or code == 5:
+        return path.name, (0, 1, 0), elapsed, "ran no test"
+    suite = ET.parse(report).getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    total, skipped = int(suite.get("tests")), int(suite.get("skipped"))
+    failed = int(suite.get("failures")) + int(suite.get("errors"))
+    note = "" if code in (0, 1) else f"pytest exit {code}"
+    if code != 0 and failed == 0:
+        failed = 1
+    return path.name, (total - failed - skipped, failed, skipped), elapsed, note
+
+
+def main():
+    banner("services")
+    provision()
+    results = [check("ruff", [BIN / "ruff", "check", "."])]
+    results += [pytest_lesson(path) for path in lesson_dirs()]
+    results.append(check("docs build", [BIN / "mkdocs", "build", "--strict", "-q",
+                                        "-d", str(BUILD / "site")]))
+    banner("summary")
+    totals = [0, 0, 0]
+    for name, counts, elapsed, note in results:
+        for i, n in enumerate(counts):
+            totals[i] += n
+        status = "FAIL" if counts[1] else "ok"
+        print(f"{status:4}  {name:24} {counts[0]:4} passed {counts[1]:3} failed "
+              f"{counts[2]:3} skipped  {elapsed:6.1f}s  {note}")
+    if os.environ.get("CI") == "true":
+        print("CI=true: a test skipped for a missing service counts as failed")
+    print(f"{totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
+    sys.exit(1 if totals[1] else 0)
+
+
+if __name__ == "__main__":
+    main()
