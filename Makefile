@@ -12,7 +12,7 @@ STAMP := $(VENV)/requirements.installed
 export NO_MKDOCS_2_WARNING := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint docs docs-build clean
+.PHONY: help venv test lint docs docs-build bench bench-quick clean
 
 help:
 	@echo "make gsN           serve lesson N on http://127.0.0.1:\$$PORT/ (PORT=$(PORT)) with Daphne"
@@ -20,6 +20,8 @@ help:
 	@echo "make test          every lesson's tests, ruff, the docs build, one summary"
 	@echo "make docs          serve the docs site on http://127.0.0.1:8001/"
 	@echo "make docs-build    build the docs strictly into site/"
+	@echo "make bench         measure the lessons' servers; results and charts go into docs/"
+	@echo "make bench-quick   a reduced benchmark, under a minute"
 	@echo "make lint          ruff"
 	@echo "make clean         remove .venv, site/ and build/"
 	@echo "lessons: $(sort $(wildcard gs[0-9]*_*))"
@@ -43,6 +45,12 @@ gs%: $(STAMP)
 
 test: $(STAMP)
 	@$(PY) tools/run_tests.py
+
+bench: $(STAMP)
+	@$(PY) bench/run.py
+
+bench-quick: $(STAMP)
+	@$(PY) bench/run.py --quick
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

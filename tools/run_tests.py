@@ -32,7 +32,8 @@ def check(name, command, cwd=ROOT):
     return name, (1, 0, 0) if ok else (0, 1, 0), time.monotonic() - started, ""
 
 
-def pytest_lesson(path):
+def pytest_suite(path):
+    """One pytest process for a folder with its own pytest.ini: a lesson, or the root tests/."""
     banner(f"{path.name} (pytest)")
     report = BUILD / "junit" / f"{path.name}.xml"
     report.parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +59,10 @@ def main():
     banner("services")
     provision()
     results = [check("ruff", [BIN / "ruff", "check", "."])]
-    results += [pytest_lesson(path) for path in lesson_dirs()]
+    results += [pytest_suite(path) for path in lesson_dirs()]
+    # Repository-wide checks (docs, troubleshooting reproductions) live in tests/ at the root.
+    if (ROOT / "tests" / "pytest.ini").is_file():
+        results.append(pytest_suite(ROOT / "tests"))
     results.append(check("docs build", [BIN / "mkdocs", "build", "--strict", "-q",
                                         "-d", str(BUILD / "site")]))
     banner("summary")
