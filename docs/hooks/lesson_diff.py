@@ -1,0 +1,171 @@
+"""MkDocs hook: "What changed since the previous lesson" on every lesson page after gs1.
+
+The section is generated at build time from the lesson folders, so it can never go stale. For
+docs/lessons/gsN.md it diffs the files that teach (consumers, routing, settings, templates, ...)
+between the previous lesson folder and gsN_*/, matching files by path with the project package
+renamed (gs3/settings.py is compared with gs4/settings.py). A page that contains the marker
+<!-- lesson-diff --> gets the section there; any other lesson page gets it at the end.
+"""
+
+import difflib
+import re
+from pathlib import Path
+
+MARKER = "<!-- lesson-diff -->"
+PAGE = re.compile(r"^lessons/gs(\d+)\.md$")
+FOLDER = re.compile(r"^gs(\d+)_")
+
+# The files a learner reads to follow a lesson; tests, migrations and boilerplate are left out.
+TEACHING_NAMES = {
+    "consumers.py", "routing.py", "asgi.py", "settings.py", "models.py", "views.py", "urls.py",
+    "admin.py", "forms.py",
+}
+SKIPPED_PARTS = {"tests", "migrations", "__pycache__", ".pytest_cache"}
+
+
+def lesson_folders(root):
+    """{N: path} for every gsN_*/ folder that is a Django project (has manage.py)."""
+    folders = {}
+    for path in Path(root).glob("gs[0-9]*_*"):
+        match = FOLDER.match(path.name)
+        if match and (path / "manage.py").is_file():
+            folders[int(match.group(1))] = path
+    return folders
+
+
+def project_package(folder):
+    """The settings package named in manage.py: "gs4" for gs4.settings."""
+    text = (folder / "manage.py").read_text()
+    match = re.search(r'"DJANGO_SETTINGS_MODULE",\s*"([\w.]+)"', text)
+    return match.group(1).split(".")[0] if match else None
+
+
+def teaches(relative):
+    parts = relative.parts
+    if SKIPPED_PARTS & set(parts) or relative.name == "__init__.py":
+        return False
+    if "templates" in parts:
+        return True
+    if "static" in parts:
+        return relative.suffix == ".js"
+    if len(parts) >= 3 and parts[-3:-1] == ("management", "commands"):
+        return relative.suffix == ".py"
+    return relative.name in TEACHING_NAMES
+
+
+def teaching_files(folder):
+    """{key: relative path}, the key having the project package replaced by a placeholder."""
+    package = project_package(folder)
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and teaches(relative):
+            parts = list(relative.parts)
+            if parts[0] == package:
+                parts[0] = "<project>"
+            files["/".join(parts)] = relative
+    return files
+
+
+def read_lines(path):
+    return path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+
+
+def unified(old_folder, old_rel, new_folder, new_rel):
+    old = read_lines(old_folder / old_rel) if old_rel else []
+    new = read_lines(new_folder / new_rel) if new_rel else []
+    diff = difflib.unified_diff(
+        old, new,
+        fromfile=f"{old_folder.name}/{old_rel}" if old_rel else "/dev/null",
+        tofile=f"{new_folder.name}/{new_rel}" if new_rel else "/dev/null",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in diff)
+
+
+def fenced(text, language):
+    """A fence longer than any run of backticks inside the text, so the text can't close it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}{fence}\n"
+
+
+def indent(text):
+    return "".join(f"    {line}" if line.strip() else "\n" for line in text.splitlines(True))
+
+
+def compare(old_folder, new_folder):
+    """(changed, added, removed, unchanged): changed holds (old_rel, new_rel, diff text)."""
+    old_files, new_files = teaching_files(old_folder), teaching_files(new_folder)
+    changed, added, removed, unchanged = [], [], [], []
+    for key in sorted(old_files.keys() | new_files.keys()):
+        old_rel, new_rel = old_files.get(key), new_files.get(key)
+        if old_rel and new_rel:
+            diff = unified(old_folder, old_rel, new_folder, new_rel)
+            if diff:
+                changed.append((old_rel, new_rel, diff))
+            else:
+                unchanged.append(new_rel)
+        elif new_rel:
+            added.append(new_rel)
+        else:
+            removed.append(old_rel)
+    return changed, added, removed, unchanged
+
+
+def code(path):
+    return f"`{path.as_posix()}`"
+
+
+def section(number, folders):
+    """The Markdown section for lesson `number`, or "" when there is no earlier lesson."""
+    earlier = [n for n in folders if n < number]
+    if number not in folders or not earlier:
+        return ""
+    previous = max(earlier)
+    old_folder, new_folder = folders[previous], folders[number]
+    changed, added, removed, unchanged = compare(old_folder, new_folder)
+    lines = [
+        f"## What changed since gs{previous}",
+        "",
+        f"Generated when this site is built, from `{old_folder.name}/` and `{new_folder.name}/`: "
+        "the files that teach, compared by path (the project package "
+        f"`{project_package(old_folder)}/` matched with `{project_package(new_folder)}/`). "
+        "Tests, migrations and READMEs are left out.",
+        "",
+    ]
+    if previous != number - 1:
+        lines += [f"!!! note \"No gs{number - 1} folder in this checkout\"",
+                  f"    So this compares with gs{previous}, the closest earlier lesson.", ""]
+    if added:
+        lines.append("**New files:** " + ", ".join(code(p) for p in added) + ".")
+        lines.append("")
+    if removed:
+        lines.append("**Removed files:** " + ", ".join(code(p) for p in removed) + ".")
+        lines.append("")
+    if unchanged:
+        lines.append("**Unchanged:** " + ", ".join(code(p) for p in unchanged) + ".")
+        lines.append("")
+    if not (changed or added or removed):
+        lines += ["No file that teaches differs.", ""]
+    for old_rel, new_rel, diff in changed:
+        title = code(new_rel) if old_rel == new_rel else f"{code(old_rel)} → {code(new_rel)}"
+        lines.append(f'??? abstract "Changed: {title}"')
+        lines.append(indent(fenced(diff, "diff")))
+    for new_rel in added:
+        diff = unified(old_folder, None, new_folder, new_rel)
+        lines.append(f'??? abstract "New: {code(new_rel)}"')
+        lines.append(indent(fenced(diff, "diff")))
+    return "\n".join(lines) + "\n"
+
+
+def on_page_markdown(markdown, page, config, files, **kwargs):
+    match = PAGE.match(page.file.src_uri)
+    if not match:
+        return markdown
+    root = Path(config.config_file_path).resolve().parent
+    text = section(int(match.group(1)), lesson_folders(root))
+    if not text:
+        return markdown
+    if MARKER in markdown:
+        return markdown.replace(MARKER, text, 1)
+    return markdown.rstrip("\n") + "\n\n" + text

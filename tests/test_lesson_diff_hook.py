@@ -1,0 +1,110 @@
+"""The MkDocs hook that writes "What changed since the previous lesson" on each lesson page."""
+
+import importlib.util
+from types import SimpleNamespace
+
+import pytest
+from support import DOCS, ROOT
+
+spec = importlib.util.spec_from_file_location("lesson_diff", DOCS / "hooks" / "lesson_diff.py")
+hook = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hook)
+
+
+def make_lesson(root, number, package, files):
+    folder = root / f"gs{number}_topic{number}"
+    manage = f'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{package}.settings")\n'
+    for relative, text in {"manage.py": manage, **files}.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(text)
+    return folder
+
+
+@pytest.fixture
+def two_lessons(tmp_path):
+    make_lesson(tmp_path, 3, "gs3", {
+        "gs3/settings.py": 'ROOT_URLCONF = "gs3.urls"\nDEBUG = True\n',
+        "gs3/__init__.py": "",
+        "app/consumers.py": "class A:\n    pass\n",
+        "app/old.py": "x = 1\n",
+        "app/routing.py": "routes = []\n",
+        "app/tests/test_a.py": "def test(): pass\n",
+        "app/migrations/0001_initial.py": "ops = []\n",
+        "README.md": "# gs3\n",
+    })
+    make_lesson(tmp_path, 4, "gs4", {
+        "gs4/settings.py": 'ROOT_URLCONF = "gs4.urls"\nDEBUG = True\n',
+        "app/consumers.py": "class A:\n    group = 'room'\n",
+        "app/routing.py": "routes = []\n",
+        "app/models.py": "class Room:\n    pass\n",
+        "app/templates/app/room.html": "<p>```</p>\n",
+        "app/management/commands/notify.py": "print('hi')\n",
+        "app/tests/test_b.py": "def test(): pass\n",
+        "README.md": "# gs4\n",
+    })
+    return tmp_path
+
+
+def test_files_are_matched_with_the_project_package_renamed(two_lessons):
+    folders = hook.lesson_folders(two_lessons)
+    changed, added, removed, unchanged = hook.compare(folders[3], folders[4])
+    assert [(str(old), str(new)) for old, new, _ in changed] == [
+        ("gs3/settings.py", "gs4/settings.py"), ("app/consumers.py", "app/consumers.py")]
+    assert sorted(map(str, added)) == [
+        "app/management/commands/notify.py", "app/models.py", "app/templates/app/room.html"]
+    # old.py is not a file that teaches; tests, migrations, README and __init__ never count.
+    assert removed == []
+    assert list(map(str, unchanged)) == ["app/routing.py"]
+
+
+def test_the_section_holds_real_diffs_in_collapsible_admonitions(two_lessons):
+    text = hook.section(4, hook.lesson_folders(two_lessons))
+    assert text.startswith("## What changed since gs3\n")
+    assert '??? abstract "Changed: `app/consumers.py`"' in text
+    assert "    -    pass\n    +    group = 'room'\n" in text
+    assert '-ROOT_URLCONF = "gs3.urls"' in text and '+ROOT_URLCONF = "gs4.urls"' in text
+    assert "**New files:** `app/management/commands/notify.py`" in text
+    # A template holding ``` gets a longer fence, so it cannot end the block early.
+    assert "    ````diff\n" in text
+    assert "test_b" not in text and "0001_initial" not in text and "# gs4" not in text
+
+
+def page(number):
+    return SimpleNamespace(file=SimpleNamespace(src_uri=f"lessons/gs{number}.md"))
+
+
+def config(root):
+    return SimpleNamespace(config_file_path=str(root / "mkdocs.yml"))
+
+
+def test_the_hook_appends_or_fills_the_marker(two_lessons):
+    appended = hook.on_page_markdown("# gs4\n\nText.\n", page(4), config(two_lessons), None)
+    assert appended.startswith("# gs4\n\nText.\n\n## What changed since gs3")
+    marked = "# gs4\n<!-- lesson-diff -->\n## Try it\n"
+    filled = hook.on_page_markdown(marked, page(4), config(two_lessons), None)
+    assert filled.index("What changed") < filled.index("## Try it")
+    assert "<!-- lesson-diff -->" not in filled
+
+
+def test_the_first_lesson_and_other_pages_are_left_alone(two_lessons):
+    assert hook.on_page_markdown("# gs3\n", page(3), config(two_lessons), None) == "# gs3\n"
+    other = SimpleNamespace(file=SimpleNamespace(src_uri="concepts/routing.md"))
+    assert hook.on_page_markdown("# R\n", other, config(two_lessons), None) == "# R\n"
+
+
+def test_a_gap_in_the_lessons_is_said(tmp_path):
+    make_lesson(tmp_path, 1, "gs1", {"gs1/settings.py": "A = 1\n"})
+    make_lesson(tmp_path, 3, "gs3", {"gs3/settings.py": "A = 2\n"})
+    text = hook.section(3, hook.lesson_folders(tmp_path))
+    assert text.startswith("## What changed since gs1")
+    assert "No gs2 folder in this checkout" in text
+
+
+def test_the_real_lessons(tmp_path):
+    folders = hook.lesson_folders(ROOT)
+    for number in folders:
+        text = hook.section(number, folders)
+        if number == min(folders):
+            assert text == ""
+        else:
+            assert text.startswith("## What changed since gs")
