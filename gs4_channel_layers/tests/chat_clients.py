@@ -1,0 +1,56 @@
+"""Small clients for the tests: in-process (WebsocketCommunicator) and real (websockets)."""
+
+import asyncio
+import json
+
+import websockets
+from channels.layers import InMemoryChannelLayer
+from channels.testing import WebsocketCommunicator
+
+from gs4.asgi import application
+
+# Browsers send their page's origin; AllowedHostsOriginValidator refuses a handshake without one.
+ORIGIN = "http://127.0.0.1:8000"
+
+
+async def join(room="lobby", origin=ORIGIN):
+    """A communicator connected to `room`, its first frame read: (communicator, channel name)."""
+    headers = [(b"origin", origin.encode())] if origin else []
+    communicator = WebsocketCommunicator(application, f"/ws/chat/{room}/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    first = await communicator.receive_json_from()
+    assert set(first) == {"channel_name"}
+    return communicator, first["channel_name"]
+
+
+async def group_members(layer, group):
+    """The channel names in a group, read from the layer's own storage."""
+    if isinstance(layer, InMemoryChannelLayer):
+        return set(layer.groups.get(group, {}))
+    # channels_redis keeps a group as a sorted set under "<prefix>:group:<name>".
+    connection = layer.connection(layer.consistent_hash(group))
+    return {name.decode() for name in await connection.zrange(layer._group_key(group), 0, -1)}
+
+
+async def ws_join(server, room="lobby", origin=True):
+    """A real websocket client in `room` on a running server: (socket, channel name)."""
+    ws = await websockets.connect(
+        server.ws(f"/ws/chat/{room}/"), origin=server.origin if origin is True else origin,
+        open_timeout=10,
+    )
+    first = await recv_json(ws)
+    return ws, first["channel_name"]
+
+
+async def recv_json(ws, timeout=10):
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def nothing_more(ws, timeout=0.3):
+    """True if no frame arrives within `timeout` seconds."""
+    try:
+        frame = await asyncio.wait_for(ws.recv(), timeout)
+    except TimeoutError:
+        return True
+    raise AssertionError(f"unexpected frame: {frame!r}")
