@@ -1,0 +1,519 @@
+"""Each entry of docs/troubleshooting.md, reproduced: the mistake is made on purpose in a COPY of
+a lesson (made in tmp_path), the symptom a learner sees is checked, and so is the fix.
+
+The lessons themselves are never modified. A copy runs in its own process (a real server, a
+manage.py command, pytest, or a short script that calls django.setup()), because this suite has
+no Django settings of its own.
+"""
+
+import asyncio
+import json
+import textwrap
+import uuid
+
+import pytest
+import websockets
+from support import copy_lesson, edit, run
+
+from testkit.lessons import LessonServer
+
+SETTINGS_ENV = {"DJANGO_SETTINGS_MODULE": "gs1.settings"}
+
+
+@pytest.fixture
+def gs1(tmp_path):
+    return copy_lesson(1, tmp_path)
+
+
+@pytest.fixture
+def serve():
+    """Start a copied lesson's real server (Daphne's runserver, as `make gsN` does)."""
+    servers = []
+
+    def start(folder, env=None, migrate=False):
+        server = LessonServer(folder, env=env)
+        servers.append(server)
+        return server.start(migrate=migrate)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def add_consumer(folder, code, route, name):
+    """Append a consumer class to the copy's echo/consumers.py and route ws/<route>/ to it."""
+    consumers = folder / "echo" / "consumers.py"
+    consumers.write_text(consumers.read_text() + "\n\n" + textwrap.dedent(code).strip() + "\n")
+    edit(folder / "echo" / "routing.py", "]\n",
+         f'    path("ws/{route}/", consumers.{name}.as_asgi()),\n]\n')
+
+
+def add_settings(folder, text):
+    settings = folder / "gs1" / "settings.py"
+    settings.write_text(settings.read_text() + "\n" + textwrap.dedent(text).strip() + "\n")
+
+
+def probe(folder, body, setup=""):
+    """Run `body` (async code using `application` and WebsocketCommunicator) as a standalone
+    script in the copy, after `setup` (sync code), and return what it printed: one JSON value
+    per line."""
+    script = textwrap.dedent("""\
+        import asyncio, json, sys
+        import django
+        django.setup()  # a standalone script must load settings and apps itself
+        from channels.testing import WebsocketCommunicator
+        from gs1.asgi import application
+        {setup}
+
+        def report(value):
+            print(json.dumps(value), flush=True)
+
+        async def main():
+        {body}
+        asyncio.run(main())
+        """).format(body=textwrap.indent(textwrap.dedent(body).strip(), "    "), setup=setup)
+    (folder / "probe.py").write_text(script)
+    result = run(folder, "probe.py", env=SETTINGS_ENV)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+async def handshake_status(url, **kwargs):
+    """101 if the websocket opened, else the HTTP status that refused it."""
+    try:
+        async with asyncio.timeout(5):
+            async with websockets.connect(url, **kwargs):
+                return 101
+    except websockets.InvalidStatus as refused:
+        return refused.response.status_code
+
+
+# --- No "Starting ASGI/Daphne" banner -------------------------------------------------------
+
+REMOVE_DAPHNE = ('    "daphne",\n    "django.contrib.admin",', '    "django.contrib.admin",')
+
+
+async def test_daphne_missing_gives_djangos_runserver_and_404s(gs1, serve):
+    edit(gs1 / "gs1" / "settings.py", *REMOVE_DAPHNE)
+    server = serve(gs1)
+    output = server.output()
+    assert "Starting development server at" in output
+    assert "ASGI/Daphne" not in output
+    assert await handshake_status(server.ws("/ws/sc/")) == 404
+
+
+def test_daphne_below_staticfiles_fails_the_system_check(gs1):
+    settings = gs1 / "gs1" / "settings.py"
+    edit(settings, *REMOVE_DAPHNE)
+    edit(settings, '"django.contrib.staticfiles",\n',
+         '"django.contrib.staticfiles",\n    "daphne",\n')
+    result = run(gs1, "manage.py", "check")
+    assert result.returncode != 0
+    assert ("(daphne.E001) Daphne must be listed before django.contrib.staticfiles in "
+            "INSTALLED_APPS.") in result.stderr
+
+
+RUNSERVER_OVERRIDE = """
+    # Like whitenoise's runserver_nostatic: an app that ships its own runserver command.
+    from django.contrib.staticfiles.management.commands.runserver import Command  # noqa: F401
+"""
+
+
+async def test_another_runserver_above_daphne_hides_it(gs1, serve):
+    commands = gs1 / "devtools" / "management" / "commands"
+    commands.mkdir(parents=True)
+    for package in (gs1 / "devtools", commands.parent, commands):
+        (package / "__init__.py").write_text("")
+    (commands / "runserver.py").write_text(textwrap.dedent(RUNSERVER_OVERRIDE).lstrip())
+    edit(gs1 / "gs1" / "settings.py", '    "daphne",\n', '    "devtools",\n    "daphne",\n')
+    server = serve(gs1)
+    assert "ASGI/Daphne" not in server.output()
+    assert await handshake_status(server.ws("/ws/sc/")) == 404
+
+
+async def test_daphne_first_gives_the_asgi_banner_and_websockets(gs1, serve):
+    server = serve(gs1)
+    assert "Starting ASGI/Daphne version" in server.output()
+    assert await handshake_status(server.ws("/ws/sc/")) == 101
+
+
+# --- AppRegistryNotReady ----------------------------------------------------------------------
+
+def import_model_in_consumers(folder):
+    # From gs5 on, consumers import models; this is what makes the import order matter.
+    edit(folder / "echo" / "consumers.py", "from channels.consumer import",
+         "from django.contrib.auth.models import User  # noqa: F401\n"
+         "from channels.consumer import")
+
+
+def test_routing_imported_before_get_asgi_application_raises_app_registry_not_ready(gs1):
+    import_model_in_consumers(gs1)
+    asgi = gs1 / "gs1" / "asgi.py"
+    edit(asgi, "from echo.routing import websocket_urlpatterns  # noqa: E402\n", "")
+    edit(asgi, "import os\n", "import os\n\nfrom echo.routing import websocket_urlpatterns\n")
+    result = run(gs1, "-c", "import gs1.asgi", env=SETTINGS_ENV)
+    assert result.returncode != 0
+    assert "django.core.exceptions.AppRegistryNotReady: Apps aren't loaded yet." in result.stderr
+
+
+def test_routing_imported_after_get_asgi_application_loads(gs1):
+    import_model_in_consumers(gs1)
+    result = run(gs1, "-c", "import gs1.asgi; print('loaded')", env=SETTINGS_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "loaded"
+
+
+# --- No route found for path --------------------------------------------------------------------
+
+async def test_a_leading_slash_in_routing_gives_no_route_found(gs1, serve):
+    edit(gs1 / "echo" / "routing.py", 'path("ws/sc/"', 'path("/ws/sc/"')
+    server = serve(gs1)
+    # Refused at the handshake; the reason is only in the server's log.
+    assert await handshake_status(server.ws("/ws/sc/")) >= 400
+    assert "ValueError: No route found for path 'ws/sc/'." in server.output()
+    # The route without the slash still works.
+    assert await handshake_status(server.ws("/ws/ac/")) == 101
+
+
+# --- SynchronousOnlyOperation ----------------------------------------------------------------
+
+ORM_CONSUMERS = """
+    from channels.db import database_sync_to_async
+    from django.contrib.auth.models import User
+
+
+    class CountInTheLoop(AsyncConsumer):
+        async def websocket_connect(self, event):
+            await self.send({"type": "websocket.accept"})
+
+        async def websocket_receive(self, event):
+            count = User.objects.count()  # the mistake: a blocking ORM call in async code
+            await self.send({"type": "websocket.send", "text": str(count)})
+
+
+    class CountInAThread(CountInTheLoop):
+        async def websocket_receive(self, event):
+            count = await database_sync_to_async(User.objects.count)()
+            await self.send({"type": "websocket.send", "text": str(count)})
+
+        async def websocket_disconnect(self, event):
+            raise StopConsumer()
+"""
+
+
+def test_orm_in_an_async_consumer_raises_synchronous_only_operation(gs1):
+    add_consumer(gs1, ORM_CONSUMERS, "loop", "CountInTheLoop")
+    edit(gs1 / "echo" / "routing.py", "]\n",
+         '    path("ws/thread/", consumers.CountInAThread.as_asgi()),\n]\n')
+    migrate = ("from django.core.management import call_command\n"
+               "call_command('migrate', verbosity=0)")
+    results = probe(gs1, setup=migrate, body="""
+        for path in ("/ws/loop/", "/ws/thread/"):
+            communicator = WebsocketCommunicator(application, path)
+            await communicator.connect()
+            await communicator.send_to(text_data="count")
+            try:
+                report([path, await communicator.receive_from()])
+                await communicator.disconnect()
+            except Exception as error:
+                report([path, type(error).__name__, str(error)])
+    """)
+    assert results[0] == ["/ws/loop/", "SynchronousOnlyOperation",
+                          "You cannot call this from an async context - use a thread or "
+                          "sync_to_async."]
+    assert results[1] == ["/ws/thread/", "0"]
+
+
+# --- Database tests without transaction=True --------------------------------------------------
+
+DB_TESTS = """
+    import pytest
+    from channels.testing import WebsocketCommunicator
+    from django.contrib.auth.models import User
+
+    from gs1.asgi import application
+
+
+    @pytest.fixture
+    def ann():
+        return User.objects.create(username="ann")
+
+
+    async def count_users():
+        communicator = WebsocketCommunicator(application, "/ws/thread/")
+        await communicator.connect()
+        await communicator.send_to(text_data="count")
+        try:
+            return await communicator.receive_from(timeout=10)
+        finally:
+            await communicator.disconnect()
+
+
+    @pytest.mark.django_db
+    async def test_without_transaction(ann):
+        assert await count_users() == "1"
+
+
+    @pytest.mark.django_db(transaction=True)
+    async def test_with_transaction(ann):
+        assert await count_users() == "1"
+"""
+
+
+def test_database_test_without_transaction_true_fails_on_a_locked_table(gs1):
+    add_consumer(gs1, ORM_CONSUMERS, "thread", "CountInAThread")
+    # SQLite waits 5 s for a lock by default; 1 s keeps this reproduction quick.
+    add_settings(gs1, 'DATABASES["default"]["OPTIONS"] = {"timeout": 1}')
+    (gs1 / "tests" / "test_users.py").write_text(textwrap.dedent(DB_TESTS).lstrip())
+    result = run(gs1, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "--no-migrations",
+                 "tests/test_users.py")
+    assert "FAILED tests/test_users.py::test_without_transaction" in result.stdout
+    assert "database table is locked" in result.stdout
+    assert "PASSED tests/test_users.py::test_with_transaction" in result.stdout
+
+
+# --- Warnings after a test that never disconnected ------------------------------------------
+
+SLOW_CONSUMER = """
+    import time
+
+
+    class Countdown(SyncConsumer):
+        def websocket_connect(self, event):
+            self.send({"type": "websocket.accept"})
+
+        def websocket_receive(self, event):
+            for n in range(3):
+                time.sleep(0.2)
+                self.send({"type": "websocket.send", "text": str(n)})
+
+        def websocket_disconnect(self, event):
+            raise StopConsumer()
+"""
+
+FORGETFUL_TEST = """
+    from channels.testing import WebsocketCommunicator
+
+    from gs1.asgi import application
+
+
+    async def test_first_frame():
+        communicator = WebsocketCommunicator(application, "/ws/countdown/")
+        await communicator.connect()
+        await communicator.send_to(text_data="go")
+        assert await communicator.receive_from() == "0"
+"""
+
+
+@pytest.mark.parametrize("disconnects", [False, True], ids=["forgotten", "disconnected"])
+def test_a_test_that_never_disconnects_leaves_a_running_consumer_behind(gs1, disconnects):
+    add_consumer(gs1, SLOW_CONSUMER, "countdown", "Countdown")
+    test = textwrap.dedent(FORGETFUL_TEST).lstrip()
+    if disconnects:
+        test += "    await communicator.disconnect()\n"
+    (gs1 / "tests" / "test_countdown.py").write_text(test)
+    result = run(gs1, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_countdown.py")
+    assert "1 passed" in result.stdout
+    leftovers = "was never awaited" in result.stderr
+    assert leftovers is not disconnects, result.stderr
+
+
+# --- Redis older than 5.0: no BZPOPMIN ----------------------------------------------------------
+
+class RedisFour:
+    """A stand-in that answers like Redis 4 would: it has EVAL and ZADD, but no BZPOPMIN."""
+
+    REPLIES = {b"EVAL": b"$-1\r\n", b"ZCOUNT": b":0\r\n", b"ZADD": b":1\r\n",
+               b"ZREMRANGEBYSCORE": b":0\r\n", b"EXPIRE": b":1\r\n", b"PING": b"+PONG\r\n",
+               b"SELECT": b"+OK\r\n"}
+
+    async def handle(self, reader, writer):
+        try:
+            while line := await reader.readline():
+                args = []
+                for _ in range(int(line[1:])):
+                    size = int((await reader.readline())[1:])
+                    args.append((await reader.readexactly(size + 2))[:-2])
+                command = args[0].upper()
+                reply = self.REPLIES.get(command)
+                if reply is None:
+                    reply = b"-ERR unknown command '" + args[0] + b"'\r\n"
+                writer.write(reply)
+                await writer.drain()
+        finally:
+            writer.close()
+
+
+async def test_redis_older_than_5_has_no_bzpopmin():
+    from channels_redis.core import RedisChannelLayer
+    from redis.exceptions import ResponseError
+
+    server = await asyncio.start_server(RedisFour().handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    layer = RedisChannelLayer(hosts=[f"redis://127.0.0.1:{port}/0"], prefix="gs-old-redis")
+    try:
+        await layer.send("chat", {"type": "chat.message"})  # sending works on Redis 4...
+        with pytest.raises(ResponseError, match="unknown command 'BZPOPMIN'"):
+            await layer.receive("chat")  # ...receiving does not
+    finally:
+        await layer.flush()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_the_redis_here_is_new_enough(redis_url):
+    import redis.asyncio
+
+    client = redis.asyncio.from_url(redis_url)
+    try:
+        version = (await client.info("server"))["redis_version"]
+    finally:
+        await client.aclose()
+    assert int(version.split(".")[0]) >= 5, f"Redis {version}: channels-redis needs 5.0 or newer"
+
+
+# --- An in-memory layer never reaches another process -----------------------------------------
+
+NEWS_CONSUMER = """
+    class News(AsyncConsumer):
+        async def websocket_connect(self, event):
+            await self.channel_layer.group_add("news", self.channel_name)
+            await self.send({"type": "websocket.accept"})
+
+        async def news_message(self, event):
+            await self.send({"type": "websocket.send", "text": event["text"]})
+
+        async def websocket_disconnect(self, event):
+            await self.channel_layer.group_discard("news", self.channel_name)
+            raise StopConsumer()
+"""
+
+LAYER_SETTINGS = """
+    if os.environ.get("REDIS_URL"):
+        CHANNEL_LAYERS = {"default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [os.environ["REDIS_URL"]], "prefix": os.environ["LAYER_PREFIX"]},
+        }}
+    else:
+        CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+"""
+
+SHOUT_COMMAND = """
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+    from django.core.management.base import BaseCommand
+
+
+    class Command(BaseCommand):
+        def add_arguments(self, parser):
+            parser.add_argument("text")
+
+        def handle(self, *args, text, **options):
+            async_to_sync(get_channel_layer().group_send)(
+                "news", {"type": "news.message", "text": text})
+"""
+
+
+def news_lesson(folder):
+    add_consumer(folder, NEWS_CONSUMER, "news", "News")
+    add_settings(folder, LAYER_SETTINGS)
+    commands = folder / "echo" / "management" / "commands"
+    commands.mkdir(parents=True)
+    (commands.parent / "__init__.py").write_text("")
+    (commands / "__init__.py").write_text("")
+    (commands / "shout.py").write_text(textwrap.dedent(SHOUT_COMMAND).lstrip())
+    return folder
+
+
+async def shout_and_listen(server, folder, env):
+    async with websockets.connect(server.ws("/ws/news/")) as ws:
+        shout = await asyncio.to_thread(run, folder, "manage.py", "shout", "hello", env=env)
+        assert shout.returncode == 0, shout.stderr
+        try:
+            async with asyncio.timeout(3):
+                return await ws.recv()
+        except TimeoutError:
+            return None
+
+
+async def test_in_memory_layer_never_reaches_another_process(gs1, serve):
+    news_lesson(gs1)
+    server = serve(gs1)
+    # The command's group_send goes to its own process's memory: the socket gets nothing.
+    assert await shout_and_listen(server, gs1, env={}) is None
+
+
+async def test_redis_layer_reaches_the_server_process(gs1, serve, redis_url):
+    news_lesson(gs1)
+    env = {"REDIS_URL": redis_url, "LAYER_PREFIX": f"gs-troubleshooting-{uuid.uuid4().hex[:8]}"}
+    server = serve(gs1, env=env)
+    assert await shout_and_listen(server, gs1, env=env) == "hello"
+
+
+# --- "No handler for message type chat.message" -------------------------------------------
+
+ROOM_CONSUMER = """
+    class Room(AsyncConsumer):
+        async def websocket_connect(self, event):
+            await self.channel_layer.group_add("room", self.channel_name)
+            await self.send({"type": "websocket.accept"})
+
+        async def send_message(self, event):  # the mistake: "chat.message" calls chat_message
+            await self.send({"type": "websocket.send", "text": event["text"]})
+
+        async def websocket_disconnect(self, event):
+            await self.channel_layer.group_discard("room", self.channel_name)
+            raise StopConsumer()
+"""
+
+ROOM_PROBE = """
+    from channels.layers import get_channel_layer
+    communicator = WebsocketCommunicator(application, "/ws/room/")
+    await communicator.connect()
+    await get_channel_layer().group_send("room", {"type": "chat.message", "text": "hi"})
+    try:
+        report(await communicator.receive_from())
+        await communicator.disconnect()
+    except Exception as error:
+        report([type(error).__name__, str(error)])
+"""
+
+
+@pytest.mark.parametrize("handler, expected", [
+    ("send_message", ["ValueError", "No handler for message type chat.message"]),
+    ("chat_message", "hi"),
+])
+def test_message_type_chat_dot_message_calls_chat_message(gs1, handler, expected):
+    add_consumer(gs1, ROOM_CONSUMER.replace("send_message", handler), "room", "Room")
+    add_settings(gs1, 'CHANNEL_LAYERS = {"default": '
+                      '{"BACKEND": "channels.layers.InMemoryChannelLayer"}}')
+    assert probe(gs1, ROOM_PROBE) == [expected]
+
+
+# --- A handshake refused by the origin check ------------------------------------------------
+
+def with_origin_check(folder):
+    asgi = folder / "gs1" / "asgi.py"
+    edit(asgi, '"websocket": URLRouter(websocket_urlpatterns)',
+         '"websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns))')
+    edit(asgi, "from echo.routing", "from channels.security.websocket import "
+         "AllowedHostsOriginValidator  # noqa: E402\n\nfrom echo.routing")
+    return folder
+
+
+async def test_origin_check_refuses_foreign_and_missing_origins(gs1, serve):
+    server = serve(with_origin_check(gs1))
+    url = server.ws("/ws/sc/")
+    assert await handshake_status(url, origin=server.origin) == 101
+    assert await handshake_status(url, origin="http://localhost:1234") == 101
+    # Another site, a host missing from ALLOWED_HOSTS, or a client that sends no Origin at all.
+    assert await handshake_status(url, origin="https://evil.example") == 403
+    assert await handshake_status(url, origin="http://192.168.1.20:8000") == 403
+    assert await handshake_status(url) == 403
+    assert "WebSocket REJECT /ws/sc/" in server.output()
+
+
+async def test_origin_check_accepts_a_host_added_to_allowed_hosts(gs1, serve):
+    env = {"DJANGO_ALLOWED_HOSTS": "127.0.0.1,192.168.1.20"}
+    server = serve(with_origin_check(gs1), env=env)
+    assert await handshake_status(server.ws("/ws/sc/"), origin="http://192.168.1.20:8000") == 101
