@@ -1,0 +1,25 @@
+"""The ASGI entry point: HTTP to Django, websockets through the origin check to the router."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gs7.settings")
+
+# Build Django's HTTP app first: it runs django.setup(). Importing routing (which imports
+# consumers, and later models) before that raises AppRegistryNotReady.
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from demo.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # A page on another site could open sockets here with your visitors' cookies: the
+        # validator refuses any handshake whose Origin is not in ALLOWED_HOSTS.
+        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+    }
+)
