@@ -63,6 +63,10 @@ if os.environ.get("REDIS_URL"):
                 # Every Redis key starts with this: two projects (or two test runs) on one
                 # Redis server stay apart if their prefixes differ.
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "gs4"),
+                # On Redis, all the sockets of one server process share a single queue, and
+                # `capacity` (default 100) caps it: past it, messages are dropped. A busy
+                # room's burst can hold more than 100 messages at once.
+                "capacity": 1000,
             },
         },
     }

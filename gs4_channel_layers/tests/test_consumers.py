@@ -75,14 +75,30 @@ async def test_a_direct_message_reaches_only_its_target(channel_layer):
 async def test_a_message_to_an_unknown_channel_is_dropped_silently(channel_layer):
     alice, alice_name = await join()
     bob, _ = await join()
-    # A well-formed name nobody listens on: the layer accepts it and nobody ever reads it.
-    unknown = alice_name[: alice_name.index("!") + 1] + "nobodyhere"
-    await alice.send_json_to({"message": "into the void", "to": unknown})
+    # Well-formed names nobody listens on, in this process and in another one: the layer
+    # accepts them, nobody ever reads them, and the sender is not told.
+    this_process = alice_name[: alice_name.index("!") + 1]
+    for unknown in (this_process + "nobodyhere", "specific.elsewhere!nobody"):
+        await alice.send_json_to({"message": "into the void", "to": unknown})
     assert await alice.receive_nothing() and await bob.receive_nothing()
     await alice.send_json_to({"message": "still here"})
     assert await bob.receive_json_from() == {"message": "still here"}
     await alice.disconnect()
     await bob.disconnect()
+
+
+async def test_a_full_channel_gets_no_more_and_the_sender_is_told(channel_layer):
+    # Small, to fill it quickly: the layer keeps at most `capacity` unread messages a channel.
+    channel_layer.capacity = 3
+    alice, _ = await join()
+    unread = "specific.elsewhere!nobody"
+    for n in range(3):
+        await alice.send_json_to({"message": f"unread {n}", "to": unread})
+    assert await alice.receive_nothing()
+    # The fourth raises ChannelFull in channel_layer.send(): the consumer reports it.
+    await alice.send_json_to({"message": "one too many", "to": unread})
+    assert "too many unread messages" in (await alice.receive_json_from())["error"]
+    await alice.disconnect()
 
 
 async def test_a_client_cannot_choose_the_handler(channel_layer):

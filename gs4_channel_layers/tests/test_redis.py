@@ -1,0 +1,163 @@
+"""Real servers on a real Redis: what only a shared channel layer can do.
+
+Every test gives its servers (and the notify command) a key prefix of its own through
+CHANNEL_LAYER_PREFIX, so runs in parallel never share a room.
+"""
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+from chat_clients import nothing_more, recv_json, ws_join
+
+from testkit.lessons import server_env
+
+LESSON = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def env(redis_url, prefix):
+    """The environment of this test's servers; its Redis keys are deleted afterwards."""
+    yield {"REDIS_URL": redis_url, "CHANNEL_LAYER_PREFIX": prefix}
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=f"{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def notify(text, env):
+    """`python manage.py notify TEXT` in its own process, as a learner runs it."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "notify", text], cwd=LESSON, env=server_env(env),
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+async def groups(env):
+    """{group: its channel names} for this test's layer, read straight from Redis, where
+    channels_redis keeps each group as a sorted set named "<prefix>:group:<group>"."""
+    prefix = f"{env['CHANNEL_LAYER_PREFIX']}:group:"
+    client = aioredis.from_url(env["REDIS_URL"])
+    try:
+        return {
+            key.decode().removeprefix(prefix): {m.decode() for m in await client.zrange(key, 0, -1)}
+            async for key in client.scan_iter(match=prefix + "*")
+        }
+    finally:
+        await client.aclose()
+
+
+async def groups_become(env, expected, timeout=10):
+    """Wait until the groups are `expected`: a server runs disconnect() soon after a close,
+    not before the client's close() returns."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (found := await groups(env)) != expected and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+    assert found == expected
+
+
+def process_of(channel_name):
+    # "specific.<process id>!<connection id>": the part before "!" names the server process.
+    return channel_name.split("!")[0]
+
+
+async def test_two_server_processes_share_rooms_and_direct_messages(start_server, env):
+    first, second = start_server(env=env), start_server(env=env)
+    alice, alice_name = await ws_join(first, "room_a")
+    bob, bob_name = await ws_join(second, "room_a")
+    carol, _ = await ws_join(second, "room_b")
+    assert process_of(alice_name) != process_of(bob_name)
+
+    await alice.send(json.dumps({"message": "from the first server"}))
+    assert await recv_json(bob) == {"message": "from the first server"}
+    assert await recv_json(alice) == {"message": "from the first server"}
+    await bob.send(json.dumps({"message": "from the second server"}))
+    assert await recv_json(alice) == {"message": "from the second server"}
+    assert await recv_json(bob) == {"message": "from the second server"}
+    assert await nothing_more(carol)
+
+    await bob.send(json.dumps({"message": "across processes, just you", "to": alice_name}))
+    assert await recv_json(alice) == {"message": "across processes, just you", "private": True}
+    assert await nothing_more(bob) and await nothing_more(carol)
+
+    # The management command is a third process: every socket on both servers hears it.
+    done = notify("<i>maintenance</i> at noon", env)
+    assert done.returncode == 0, done.stderr
+    for ws in (alice, bob, carol):
+        assert await recv_json(ws) == {"notification": "<i>maintenance</i> at noon"}
+    for ws in (alice, bob, carol):
+        await ws.close()
+
+
+async def test_idle_sockets_keep_receiving(start_server, env):
+    # The layer waits for messages with a blocking Redis read that times out every 5 seconds
+    # and starts again. Pair redis-py 8 with channels-redis 4.3.0 and that timeout drops the
+    # connection: sockets that stay quiet longer than 5 seconds stop receiving. 7 is enough.
+    server = start_server(env=env)
+    quiet, quiet_name = await ws_join(server, "idle")
+    talker, _ = await ws_join(server, "idle")
+    await asyncio.sleep(7)
+    await talker.send(json.dumps({"message": "still there?"}))
+    assert await recv_json(quiet) == {"message": "still there?"}
+    assert await recv_json(talker) == {"message": "still there?"}
+    # A newcomer after the pause is reached too, directly and through the room.
+    newcomer, _ = await ws_join(server, "idle")
+    await quiet.send(json.dumps({"message": "yes", "to": quiet_name}))
+    assert await recv_json(quiet) == {"message": "yes", "private": True}
+    await quiet.send(json.dumps({"message": "welcome"}))
+    for ws in (quiet, talker, newcomer):
+        assert await recv_json(ws) == {"message": "welcome"}
+    for ws in (quiet, talker, newcomer):
+        await ws.close()
+
+
+async def test_a_burst_of_300_connections_loses_nothing(start_server, env):
+    # 300 sockets connect, talk and leave, 150 at a time: far more Redis commands at once than
+    # a pool capped at 100 connections (redis-py 8's default) would serve, and more messages
+    # waiting at once than the layer's default capacity of 100 (see gs4/settings.py).
+    server = start_server(env=env)
+    watcher, watcher_name = await ws_join(server, "watch")
+    at_once = asyncio.Semaphore(150)
+
+    async def cycle(n):
+        async with at_once:
+            ws, name = await ws_join(server, f"burst_{n}")
+            await ws.send(json.dumps({"message": f"cycle {n}"}))
+            assert await recv_json(ws) == {"message": f"cycle {n}"}
+            await ws.send(json.dumps({"message": f"cycle {n}", "to": watcher_name}))
+            await ws.close()
+            return name
+
+    async with asyncio.timeout(120):
+        names = await asyncio.gather(*(cycle(n) for n in range(300)))
+        assert len(set(names)) == 300
+        received = [await recv_json(watcher) for _ in range(300)]
+    assert sorted(frame["message"] for frame in received) == sorted(
+        f"cycle {n}" for n in range(300)
+    )
+    assert all(frame["private"] is True for frame in received)
+    # Every socket that left took its memberships with it (an empty sorted set is deleted).
+    await groups_become(env, {"chat_watch": {watcher_name}, "notifications": {watcher_name}})
+    await watcher.close()
+    await groups_become(env, {})
+
+async def test_uvicorn_workers_share_rooms(start_server, env):
+    # What `make gs4-workers` runs: uvicorn with several processes behind one port.
+    server = start_server(env=env, workers=2)
+    sockets = []
+    # The kernel hands each connection to one of the workers: open sockets until both served.
+    async with asyncio.timeout(60):
+        while len(sockets) < 40 and len({process_of(name) for _, name in sockets}) < 2:
+            sockets.append(await ws_join(server, "workers"))
+    assert len({process_of(name) for _, name in sockets}) == 2
+    first, _ = sockets[0]
+    await first.send(json.dumps({"message": "to every worker"}))
+    for ws, _ in sockets:
+        assert await recv_json(ws) == {"message": "to every worker"}
+    for ws, _ in sockets:
+        await ws.close()
