@@ -1,4 +1,4 @@
-"""The ASGI entry point: HTTP to Django, websockets through the origin check to the router."""
+"""The ASGI entry point: one router for HTTP requests and websocket connections."""
 
 import os
 
@@ -18,8 +18,8 @@ from demo.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # A page on another site could open sockets here with your visitors' cookies: the
-        # validator refuses any handshake whose Origin is not in ALLOWED_HOSTS.
+        # A browser sends the page's Origin with every handshake. Refusing origins that are not
+        # in ALLOWED_HOSTS stops another site's page from opening sockets as your visitors.
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -1,4 +1,4 @@
-"""Settings for gs7_generic_consumers: gs1's project, a channel layer, production settings."""
+"""Settings for gs7_generic_consumers: gs1's project, a channel layer, production security."""
 
 import os
 from pathlib import Path
@@ -55,18 +55,24 @@ ASGI_APPLICATION = "gs7.asgi.application"
 # bytes, before any consumer sees it. Its default (1024 * 1024) lets exactly 1 MiB through.
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024 - 1
 
-# The room chats' groups live in the channel layer. In-memory works inside one process only;
-# with REDIS_URL set, every server process shares rooms through Redis.
+# The channel layer: how consumers (and any other code) send messages to each other.
+# The in-memory layer lives inside one process: fine for `make gs7` and for tests, useless for
+# several worker processes or a management command. Redis is shared by all of them.
 if os.environ.get("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [os.environ["REDIS_URL"]],
-                # Every key starts with it, so several projects (or test runs) can share a Redis.
-                "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
+                # Every Redis key starts with this: two projects (or two test runs) on one
+                # Redis server stay apart if their prefixes differ.
+                "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "gs7"),
+                # On Redis, all the sockets of one server process share a single queue, and
+                # `capacity` (default 100) caps it: past it, messages are dropped. A busy
+                # room's burst can hold more than 100 messages at once.
+                "capacity": 1000,
             },
-        }
+        },
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -85,9 +91,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Production (DJANGO_DEBUG=0): HTTPS only, so pages and cookies never travel in clear and the
+# page opens wss:// sockets. `python manage.py check --deploy` reports no issue with these.
+# Behind a TLS proxy, run Daphne with --proxy-headers (uvicorn trusts 127.0.0.1 by default) so
+# that Django sees the original https scheme and the redirect below does not loop.
 if not DEBUG:
-    # Production is served over HTTPS (wss:// for the sockets): `manage.py check --deploy`
-    # checks each of these.
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
