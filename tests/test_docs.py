@@ -184,7 +184,7 @@ def test_every_snippet_path_exists(page):
 def runs(lines):
     """Every window of RUN consecutive non-blank, stripped lines."""
     lines = [line.strip() for line in lines if line.strip()]
-    return {tuple(lines[i:i + RUN]) for i in range(len(lines) - RUN + 1)}
+    return [tuple(lines[i:i + RUN]) for i in range(len(lines) - RUN + 1)]
 
 
 def lesson_python_runs():
@@ -238,4 +238,15 @@ def diffed_pages():
 def test_lesson_pages_after_the_first_show_what_changed(built, page):
     html = (built / "lessons" / page.stem / "index.html").read_text()
     assert "What changed since gs" in html
-    assert 'class="language-diff' in html or "No file that teaches differs." in html
+    # Rendered diffs: collapsible <details> holding highlighted added/removed lines.
+    has_diff = "<details" in html and ('<span class="gi">' in html or '<span class="gd">' in html)
+    assert has_diff or "No file that teaches differs." in html
+
+
+def test_every_test_named_on_the_troubleshooting_page_exists():
+    page = (DOCS / "troubleshooting.md").read_text()
+    named = set(re.findall(r"`(test_\w+)`", page))
+    defined = set(re.findall(r"^(?:async )?def (test_\w+)",
+                             (ROOT / "tests" / "test_troubleshooting.py").read_text(), re.M))
+    assert len(named) >= 10
+    assert named <= defined, f"named on the page but not defined: {sorted(named - defined)}"

@@ -27,6 +27,7 @@ def two_lessons(tmp_path):
         "gs3/__init__.py": "",
         "app/consumers.py": "class A:\n    pass\n",
         "app/old.py": "x = 1\n",
+        "app/apps.py": "class AppConfig: ...\n",
         "app/routing.py": "routes = []\n",
         "app/tests/test_a.py": "def test(): pass\n",
         "app/migrations/0001_initial.py": "ops = []\n",
@@ -52,8 +53,8 @@ def test_files_are_matched_with_the_project_package_renamed(two_lessons):
         ("gs3/settings.py", "gs4/settings.py"), ("app/consumers.py", "app/consumers.py")]
     assert sorted(map(str, added)) == [
         "app/management/commands/notify.py", "app/models.py", "app/templates/app/room.html"]
-    # old.py is not a file that teaches; tests, migrations, README and __init__ never count.
-    assert removed == []
+    # Tests, migrations, README, apps.py and __init__ never count.
+    assert list(map(str, removed)) == ["app/old.py"]
     assert list(map(str, unchanged)) == ["app/routing.py"]
 
 
@@ -66,7 +67,9 @@ def test_the_section_holds_real_diffs_in_collapsible_admonitions(two_lessons):
     assert "**New files:** `app/management/commands/notify.py`" in text
     # A template holding ``` gets a longer fence, so it cannot end the block early.
     assert "    ````diff\n" in text
+    assert "**Removed files:** `app/old.py`." in text
     assert "test_b" not in text and "0001_initial" not in text and "# gs4" not in text
+    assert "AppConfig" not in text
 
 
 def page(number):
@@ -108,3 +111,21 @@ def test_the_real_lessons(tmp_path):
             assert text == ""
         else:
             assert text.startswith("## What changed since gs")
+
+
+links_spec = importlib.util.spec_from_file_location(
+    "lesson_links", DOCS / "hooks" / "lesson_links.py")
+links = importlib.util.module_from_spec(links_spec)
+links_spec.loader.exec_module(links)
+
+
+def test_links_to_missing_lesson_pages_become_text(tmp_path):
+    docs = tmp_path / "docs"
+    (docs / "lessons").mkdir(parents=True)
+    (docs / "lessons" / "gs1.md").write_text("# gs1\n")
+    (tmp_path / "gs5_database").mkdir()
+    text = ("Run [gs1](../lessons/gs1.md#try-it) and [the database lesson](../lessons/gs5.md), "
+            "then [gs9](../lessons/gs9.md).")
+    assert links.unlink_missing(text, docs, tmp_path) == (
+        "Run [gs1](../lessons/gs1.md#try-it) and the database lesson (`gs5_database/`), "
+        "then gs9.")

@@ -15,11 +15,9 @@ MARKER = "<!-- lesson-diff -->"
 PAGE = re.compile(r"^lessons/gs(\d+)\.md$")
 FOLDER = re.compile(r"^gs(\d+)_")
 
-# The files a learner reads to follow a lesson; tests, migrations and boilerplate are left out.
-TEACHING_NAMES = {
-    "consumers.py", "routing.py", "asgi.py", "settings.py", "models.py", "views.py", "urls.py",
-    "admin.py", "forms.py",
-}
+# Every Python file, template and script a learner reads; tests, migrations and boilerplate
+# (manage.py, apps.py, __init__.py, READMEs) are left out.
+BOILERPLATE = {"manage.py", "apps.py", "__init__.py"}
 SKIPPED_PARTS = {"tests", "migrations", "__pycache__", ".pytest_cache"}
 
 
@@ -42,15 +40,13 @@ def project_package(folder):
 
 def teaches(relative):
     parts = relative.parts
-    if SKIPPED_PARTS & set(parts) or relative.name == "__init__.py":
+    if SKIPPED_PARTS & set(parts) or relative.name in BOILERPLATE:
         return False
     if "templates" in parts:
         return True
     if "static" in parts:
         return relative.suffix == ".js"
-    if len(parts) >= 3 and parts[-3:-1] == ("management", "commands"):
-        return relative.suffix == ".py"
-    return relative.name in TEACHING_NAMES
+    return relative.suffix == ".py"
 
 
 def teaching_files(folder):
@@ -130,7 +126,7 @@ def section(number, folders):
         f"Generated when this site is built, from `{old_folder.name}/` and `{new_folder.name}/`: "
         "the files that teach, compared by path (the project package "
         f"`{project_package(old_folder)}/` matched with `{project_package(new_folder)}/`). "
-        "Tests, migrations and READMEs are left out.",
+        "Tests, migrations, `manage.py`, `apps.py` and READMEs are left out.",
         "",
     ]
     if previous != number - 1:
