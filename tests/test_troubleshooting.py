@@ -53,7 +53,7 @@ def add_settings(folder, text):
     settings.write_text(settings.read_text() + "\n" + textwrap.dedent(text).strip() + "\n")
 
 
-def probe(folder, body, setup=""):
+def probe(folder, body, setup="", package="gs1"):
     """Run `body` (async code using `application` and WebsocketCommunicator) as a standalone
     script in the copy, after `setup` (sync code), and return what it printed: one JSON value
     per line."""
@@ -62,7 +62,7 @@ def probe(folder, body, setup=""):
         import django
         django.setup()  # a standalone script must load settings and apps itself
         from channels.testing import WebsocketCommunicator
-        from gs1.asgi import application
+        from {package}.asgi import application
         {setup}
 
         def report(value):
@@ -71,9 +71,10 @@ def probe(folder, body, setup=""):
         async def main():
         {body}
         asyncio.run(main())
-        """).format(body=textwrap.indent(textwrap.dedent(body).strip(), "    "), setup=setup)
+        """).format(body=textwrap.indent(textwrap.dedent(body).strip(), "    "), setup=setup,
+                    package=package)
     (folder / "probe.py").write_text(script)
-    result = run(folder, "probe.py", env=SETTINGS_ENV)
+    result = run(folder, "probe.py", env={"DJANGO_SETTINGS_MODULE": f"{package}.settings"})
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
@@ -452,27 +453,14 @@ async def test_redis_layer_reaches_the_server_process(gs1, serve, redis_url):
 
 # --- "No handler for message type chat.message" -------------------------------------------
 
-ROOM_CONSUMER = """
-    class Room(AsyncConsumer):
-        async def websocket_connect(self, event):
-            await self.channel_layer.group_add("room", self.channel_name)
-            await self.send({"type": "websocket.accept"})
-
-        async def send_message(self, event):  # the mistake: "chat.message" calls chat_message
-            await self.send({"type": "websocket.send", "text": event["text"]})
-
-        async def websocket_disconnect(self, event):
-            await self.channel_layer.group_discard("room", self.channel_name)
-            raise StopConsumer()
-"""
-
-ROOM_PROBE = """
-    from channels.layers import get_channel_layer
-    communicator = WebsocketCommunicator(application, "/ws/room/")
+CHAT_PROBE = """
+    communicator = WebsocketCommunicator(
+        application, "/ws/chat/lobby/", headers=[(b"origin", b"http://127.0.0.1:8000")])
     await communicator.connect()
-    await get_channel_layer().group_send("room", {"type": "chat.message", "text": "hi"})
+    await communicator.receive_json_from()  # gs4's first frame: {"channel_name": ...}
+    await communicator.send_json_to({"message": "hi"})
     try:
-        report(await communicator.receive_from())
+        report(await communicator.receive_json_from())
         await communicator.disconnect()
     except Exception as error:
         report([type(error).__name__, str(error)])
@@ -481,39 +469,33 @@ ROOM_PROBE = """
 
 @pytest.mark.parametrize("handler, expected", [
     ("send_message", ["ValueError", "No handler for message type chat.message"]),
-    ("chat_message", "hi"),
+    ("chat_message", {"message": "hi"}),
 ])
-def test_message_type_chat_dot_message_calls_chat_message(gs1, handler, expected):
-    add_consumer(gs1, ROOM_CONSUMER.replace("send_message", handler), "room", "Room")
-    add_settings(gs1, 'CHANNEL_LAYERS = {"default": '
-                      '{"BACKEND": "channels.layers.InMemoryChannelLayer"}}')
-    assert probe(gs1, ROOM_PROBE) == [expected]
+def test_message_type_chat_dot_message_calls_chat_message(tmp_path, handler, expected):
+    gs4 = copy_lesson(4, tmp_path)
+    # gs4's chat broadcasts {"type": "chat.message"}; rename the handler that receives it.
+    edit(gs4 / "chat" / "consumers.py", "async def chat_message(self, event):",
+         f"async def {handler}(self, event):")
+    assert probe(gs4, CHAT_PROBE, package="gs4") == [expected]
 
 
 # --- A handshake refused by the origin check ------------------------------------------------
 
-def with_origin_check(folder):
-    asgi = folder / "gs1" / "asgi.py"
-    edit(asgi, '"websocket": URLRouter(websocket_urlpatterns)',
-         '"websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns))')
-    edit(asgi, "from echo.routing", "from channels.security.websocket import "
-         "AllowedHostsOriginValidator  # noqa: E402\n\nfrom echo.routing")
-    return folder
-
-
-async def test_origin_check_refuses_foreign_and_missing_origins(gs1, serve):
-    server = serve(with_origin_check(gs1))
-    url = server.ws("/ws/sc/")
+async def test_origin_check_refuses_foreign_and_missing_origins(tmp_path, serve):
+    # gs4 as it is: its websocket stack is wrapped in AllowedHostsOriginValidator.
+    server = serve(copy_lesson(4, tmp_path))
+    url = server.ws("/ws/chat/lobby/")
     assert await handshake_status(url, origin=server.origin) == 101
     assert await handshake_status(url, origin="http://localhost:1234") == 101
     # Another site, a host missing from ALLOWED_HOSTS, or a client that sends no Origin at all.
     assert await handshake_status(url, origin="https://evil.example") == 403
     assert await handshake_status(url, origin="http://192.168.1.20:8000") == 403
     assert await handshake_status(url) == 403
-    assert "WebSocket REJECT /ws/sc/" in server.output()
+    assert "WebSocket REJECT /ws/chat/lobby/" in server.output()
 
 
-async def test_origin_check_accepts_a_host_added_to_allowed_hosts(gs1, serve):
+async def test_origin_check_accepts_a_host_added_to_allowed_hosts(tmp_path, serve):
     env = {"DJANGO_ALLOWED_HOSTS": "127.0.0.1,192.168.1.20"}
-    server = serve(with_origin_check(gs1), env=env)
-    assert await handshake_status(server.ws("/ws/sc/"), origin="http://192.168.1.20:8000") == 101
+    server = serve(copy_lesson(4, tmp_path), env=env)
+    url = server.ws("/ws/chat/lobby/")
+    assert await handshake_status(url, origin="http://192.168.1.20:8000") == 101
