@@ -1,6 +1,7 @@
 """The four generic consumers side by side, each next to its sync or async twin.
 
-The `--8<--` comments mark the parts the docs page shows; they change nothing in the code.
+The comment lines that start with `# --8<--` mark the parts the docs pages show (the site
+hides them); they change nothing in the code.
 """
 
 import json
