@@ -38,6 +38,17 @@ def asgi_module(path):
     return settings_module(path).rsplit(".", 1)[0] + ".asgi"
 
 
+# Websocket messages of 1 MiB and more are dropped by the server; Daphne's lessons set the same.
+MAX_MESSAGE_BYTES = 1024 * 1024 - 1
+
+
+def uvicorn_command(path, port, workers):
+    """uvicorn serving a lesson's asgi.py with `workers` processes."""
+    return [sys.executable, "-m", "uvicorn", f"{asgi_module(path)}:application",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--ws-max-size", str(MAX_MESSAGE_BYTES)]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -76,9 +87,7 @@ class LessonServer:
 
     def command(self):
         if self.workers:
-            return [sys.executable, "-m", "uvicorn", f"{asgi_module(self.path)}:application",
-                    "--host", "127.0.0.1", "--port", str(self.port),
-                    "--workers", str(self.workers), "--log-level", "warning"]
+            return [*uvicorn_command(self.path, self.port, self.workers), "--log-level", "warning"]
         return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"]
 
     def migrate(self):

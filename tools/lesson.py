@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from testkit.lessons import asgi_module, lesson_dir, settings_module  # noqa: E402
+from testkit.lessons import asgi_module, lesson_dir, settings_module, uvicorn_command  # noqa: E402
 
 WORKERS_NEED_REDIS = """\
 make gs{n}-workers needs REDIS_URL, for example:
@@ -59,8 +59,7 @@ def main():
     if args.how == "serve":
         command = ["manage.py", "runserver", f"127.0.0.1:{args.port}"]
     else:
-        command = ["-m", "uvicorn", f"{asgi_module(path)}:application", "--host", "127.0.0.1",
-                   "--port", str(args.port), "--workers", str(args.workers)]
+        command = uvicorn_command(path, args.port, args.workers)[1:]
         print(f"uvicorn with {args.workers} worker processes, channel layer at REDIS_URL")
     os.execv(sys.executable, [sys.executable, *command])
 

@@ -52,6 +52,11 @@ TEMPLATES = [
 # The entry point Daphne's runserver loads: the ProtocolTypeRouter in gs1/asgi.py.
 ASGI_APPLICATION = "gs1.asgi.application"
 
+# Daphne drops the connection on a bigger websocket message, before any consumer sees it.
+# Its default lets exactly 1 MiB through; one byte less makes "1 MiB and more" the refused size.
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024 - 1
+DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 1024 * 1024 - 1
+
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",

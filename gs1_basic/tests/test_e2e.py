@@ -39,6 +39,27 @@ async def test_many_sockets_at_once_each_get_only_their_own_frames(lesson_server
     assert await asyncio.gather(*(talk(n) for n in range(20))) == [f"socket {n}" for n in range(20)]
 
 
+@pytest.mark.parametrize("path", ENDPOINTS)
+async def test_daphne_never_sends_an_empty_text_frame(lesson_server, path):
+    # The consumer echoes "" (see test_consumers.py), but Daphne skips empty replies.
+    async with websockets.connect(lesson_server.ws(path)) as ws:
+        await ws.send("")
+        await ws.send("after the empty one")
+        assert await ws.recv() == "after the empty one"
+
+
+async def test_a_message_of_1_mib_is_dropped_by_the_server(lesson_server):
+    async with websockets.connect(lesson_server.ws("/ws/sc/"), max_size=None) as ws:
+        await ws.send("x" * (1024 * 1024 - 1))
+        assert len(await ws.recv()) == 1024 * 1024 - 1
+        await ws.send("x" * (1024 * 1024))
+        with pytest.raises(websockets.ConnectionClosed):
+            await ws.recv()
+    async with websockets.connect(lesson_server.ws("/ws/sc/")) as ws:
+        await ws.send("a new connection works")
+        assert await ws.recv() == "a new connection works"
+
+
 async def test_unknown_path_is_refused_at_the_handshake(lesson_server):
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with asyncio.timeout(3):
