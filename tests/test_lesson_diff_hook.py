@@ -49,13 +49,14 @@ def two_lessons(tmp_path):
 def test_files_are_matched_with_the_project_package_renamed(two_lessons):
     folders = hook.lesson_folders(two_lessons)
     changed, added, removed, unchanged = hook.compare(folders[3], folders[4])
+    # settings.py differs only by the lesson's name (gs3.urls -> gs4.urls): not a change.
     assert [(str(old), str(new)) for old, new, _ in changed] == [
-        ("gs3/settings.py", "gs4/settings.py"), ("app/consumers.py", "app/consumers.py")]
+        ("app/consumers.py", "app/consumers.py")]
     assert sorted(map(str, added)) == [
         "app/management/commands/notify.py", "app/models.py", "app/templates/app/room.html"]
     # Tests, migrations, README, apps.py and __init__ never count.
     assert list(map(str, removed)) == ["app/old.py"]
-    assert list(map(str, unchanged)) == ["app/routing.py"]
+    assert list(map(str, unchanged)) == ["app/routing.py", "gs4/settings.py"]
 
 
 def test_the_section_holds_real_diffs_in_collapsible_admonitions(two_lessons):
@@ -63,7 +64,8 @@ def test_the_section_holds_real_diffs_in_collapsible_admonitions(two_lessons):
     assert text.startswith("## What changed since gs3\n")
     assert '??? abstract "Changed: `app/consumers.py`"' in text
     assert "    -    pass\n    +    group = 'room'\n" in text
-    assert '-ROOT_URLCONF = "gs3.urls"' in text and '+ROOT_URLCONF = "gs4.urls"' in text
+    assert "ROOT_URLCONF" not in text
+    assert "**Unchanged** (but for the lesson's name): `app/routing.py`, `gs4/settings.py`." in text
     assert "**New files:** `app/management/commands/notify.py`" in text
     # A template holding ``` gets a longer fence, so it cannot end the block early.
     assert "    ````diff\n" in text
@@ -72,12 +74,20 @@ def test_the_section_holds_real_diffs_in_collapsible_admonitions(two_lessons):
     assert "AppConfig" not in text
 
 
+def test_a_real_change_in_a_renamed_file_is_shown(tmp_path):
+    make_lesson(tmp_path, 1, "gs1", {"gs1/settings.py": 'ROOT_URLCONF = "gs1.urls"\n'})
+    make_lesson(tmp_path, 2, "gs2", {"gs2/settings.py": 'ROOT_URLCONF = "gs2.urls"\nX = 1\n'})
+    text = hook.section(2, hook.lesson_folders(tmp_path))
+    assert '??? abstract "Changed: `gs1/settings.py` → `gs2/settings.py`"' in text
+    assert "    +X = 1\n" in text
+
+
 def page(number):
     return SimpleNamespace(file=SimpleNamespace(src_uri=f"lessons/gs{number}.md"))
 
 
 def config(root):
-    return SimpleNamespace(config_file_path=str(root / "mkdocs.yml"))
+    return SimpleNamespace(docs_dir=str(root / "docs"))
 
 
 def test_the_hook_appends_or_fills_the_marker(two_lessons):

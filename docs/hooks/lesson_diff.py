@@ -89,18 +89,29 @@ def indent(text):
     return "".join(f"    {line}" if line.strip() else "\n" for line in text.splitlines(True))
 
 
+def renamed(text, old_folder, new_folder):
+    """The old lesson's text with its names (gs3_topic, gs3) replaced by the new lesson's."""
+    old_package, new_package = project_package(old_folder), project_package(new_folder)
+    text = text.replace(old_folder.name, new_folder.name)
+    return re.sub(rf"\b{re.escape(old_package)}\b", new_package, text)
+
+
 def compare(old_folder, new_folder):
-    """(changed, added, removed, unchanged): changed holds (old_rel, new_rel, diff text)."""
+    """(changed, added, removed, unchanged): changed holds (old_rel, new_rel, diff text);
+    unchanged also holds the files that differ only by the lesson's own name."""
     old_files, new_files = teaching_files(old_folder), teaching_files(new_folder)
     changed, added, removed, unchanged = [], [], [], []
-    for key in sorted(old_files.keys() | new_files.keys()):
+    # The lesson's apps first, then its project package (settings, asgi, urls).
+    for key in sorted(old_files.keys() | new_files.keys(), key=lambda k: (k.startswith("<"), k)):
         old_rel, new_rel = old_files.get(key), new_files.get(key)
         if old_rel and new_rel:
-            diff = unified(old_folder, old_rel, new_folder, new_rel)
-            if diff:
-                changed.append((old_rel, new_rel, diff))
-            else:
+            old_text = (old_folder / old_rel).read_text(encoding="utf-8", errors="replace")
+            new_text = (new_folder / new_rel).read_text(encoding="utf-8", errors="replace")
+            if renamed(old_text, old_folder, new_folder) == new_text:
                 unchanged.append(new_rel)
+            else:
+                diff = unified(old_folder, old_rel, new_folder, new_rel)
+                changed.append((old_rel, new_rel, diff))
         elif new_rel:
             added.append(new_rel)
         else:
@@ -139,7 +150,8 @@ def section(number, folders):
         lines.append("**Removed files:** " + ", ".join(code(p) for p in removed) + ".")
         lines.append("")
     if unchanged:
-        lines.append("**Unchanged:** " + ", ".join(code(p) for p in unchanged) + ".")
+        lines.append("**Unchanged** (but for the lesson's name): "
+                     + ", ".join(code(p) for p in unchanged) + ".")
         lines.append("")
     if not (changed or added or removed):
         lines += ["No file that teaches differs.", ""]
@@ -158,7 +170,8 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
     match = PAGE.match(page.file.src_uri)
     if not match:
         return markdown
-    root = Path(config.config_file_path).resolve().parent
+    # The lesson folders sit beside docs/, at the repository root.
+    root = Path(config.docs_dir).resolve().parent
     text = section(int(match.group(1)), lesson_folders(root))
     if not text:
         return markdown

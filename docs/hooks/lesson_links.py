@@ -27,5 +27,6 @@ def unlink_missing(markdown, docs_dir, root):
 def on_page_markdown(markdown, page, config, files, **kwargs):
     if page.file.src_uri.startswith("lessons/"):
         return markdown
-    root = Path(config.config_file_path).resolve().parent
+    # The lesson folders sit beside docs/, at the repository root.
+    root = Path(config.docs_dir).resolve().parent
     return unlink_missing(markdown, config.docs_dir, root)
