@@ -451,6 +451,30 @@ async def test_redis_layer_reaches_the_server_process(gs1, serve, redis_url):
     assert await shout_and_listen(server, gs1, env=env) == "hello"
 
 
+# --- No CHANNEL_LAYERS: self.channel_layer is None -------------------------------------------
+
+def test_without_channel_layers_setting_the_consumer_has_no_layer(gs1):
+    add_consumer(gs1, NEWS_CONSUMER, "news", "News")
+    results = probe(gs1, """
+        communicator = WebsocketCommunicator(application, "/ws/news/")
+        try:
+            await communicator.connect()
+        except Exception as error:
+            report([type(error).__name__, str(error)])
+    """)
+    assert results == [["AttributeError", "'NoneType' object has no attribute 'group_add'"]]
+
+
+def test_with_channel_layers_setting_the_consumer_joins_its_group(gs1):
+    news_lesson(gs1)  # adds the in-memory CHANNEL_LAYERS setting
+    results = probe(gs1, """
+        communicator = WebsocketCommunicator(application, "/ws/news/")
+        report((await communicator.connect())[0])
+        await communicator.disconnect()
+    """)
+    assert results == [True]
+
+
 # --- "No handler for message type chat.message" -------------------------------------------
 
 CHAT_PROBE = """
