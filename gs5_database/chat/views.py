@@ -1,0 +1,19 @@
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.shortcuts import render
+
+
+def home(request):
+    """The lesson's landing page: what it teaches, which database and layer run, the chat."""
+    layer = type(get_channel_layer()).__name__
+    # "sqlite" or "postgresql": what DATABASE_URL chose.
+    return render(request, "chat/home.html", {"layer": layer, "database": connection.vendor})
+
+
+def index(request):
+    return render(request, "chat/index.html")
+
+
+def room(request, room_name):
+    # room_name already matched the <room:...> converter (chat/converters.py).
+    return render(request, "chat/room.html", {"room_name": room_name})

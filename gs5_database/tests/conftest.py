@@ -1,0 +1,76 @@
+"""This lesson's fixtures: a channel layer of each test's own, and databases for real servers."""
+
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import channels.db
+import django.db
+import psycopg
+import pytest
+from channels.layers import get_channel_layer
+
+IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+def redis_layer(url, prefix):
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [url], "prefix": prefix},
+        }
+    }
+
+
+@pytest.fixture
+def prefix():
+    """Redis keys of this test's own: parallel runs and other lessons never see them."""
+    return f"gs5-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=["InMemoryChannelLayer"])
+async def channel_layer(request, settings, prefix):
+    """The project's layer for one test, in memory unless a test asks for Redis with
+    @pytest.mark.parametrize("channel_layer", ["RedisChannelLayer"], indirect=True)."""
+    if request.param == "RedisChannelLayer":
+        settings.CHANNEL_LAYERS = redis_layer(request.getfixturevalue("redis_url"), prefix)
+    else:
+        settings.CHANNEL_LAYERS = IN_MEMORY
+    # Changing CHANNEL_LAYERS makes get_channel_layer() build a new layer from it.
+    layer = get_channel_layer()
+    assert type(layer).__name__ == request.param
+    yield layer
+    # In memory: empties it. On Redis: deletes only this prefix's keys and closes connections.
+    await layer.flush()
+
+
+@pytest.fixture
+async def close_database_connections():
+    """Close the consumers' connections after a test, as a server would between events.
+
+    WebsocketCommunicator replaces channels.db.close_old_connections with a no-op while it
+    waits (unittest.mock.patch). Several communicators waiting at once can leave the no-op in
+    place for good (django/channels#2118): connections then stay open, and PostgreSQL refuses
+    to drop the test database at the end ("being accessed by other users").
+    """
+    yield
+    channels.db.close_old_connections = django.db.close_old_connections
+    await channels.db.aclose_old_connections()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A DATABASE_URL for a real server: a SQLite file of this test's own, or a new PostgreSQL
+    database (gs5_test_...) on the service that postgres_url found, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gs5.sqlite3'}"
+        return
+    base = request.getfixturevalue("postgres_url")
+    name = f"gs5_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(base, autocommit=True) as admin:
+            # FORCE: a server that is still stopping may hold a connection.
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
