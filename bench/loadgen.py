@@ -11,6 +11,7 @@ a client near 100% of one core is the bottleneck, and run.py records it.
 import asyncio
 import contextlib
 import json
+import math
 import multiprocessing
 import time
 from collections import defaultdict
@@ -51,8 +52,8 @@ def percentile(values, q):
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+    rank = math.ceil(q / 100 * len(ordered))  # the smallest value with q% of them at or below it
+    return ordered[max(0, min(len(ordered), rank) - 1)]
 
 
 # --- Scenario 1: concurrent count streams (gs2, gs3) -------------------------------------------

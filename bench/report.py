@@ -5,6 +5,8 @@ The fragments link their charts as bench/<name>.png: they are included into docs
 and links resolve from that page.
 """
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
@@ -88,7 +90,8 @@ def targets(results):
             "nothing lost")
     configs = _section(results, "workers").get("servers", [])
     base = next((c for c in configs if c["server"] == "daphne"), None)
-    two = next((c for c in configs if c["server"] == "uvicorn" and c["workers"] == 2), None)
+    two = next((c for c in configs if c["server"] == "uvicorn" and c["workers"] == 2
+                and not c.get("experiment")), None)
     base_row = base and _row(base["rows"], "receivers", 1000)
     two_row = two and _row(two["rows"], "receivers", 1000)
     if base_row and two_row and base_row["deliveries_per_s"] and two_row["deliveries_per_s"]:
@@ -298,25 +301,25 @@ def streams_png(results, path):
 
 def echo_png(results, path):
     servers = _section(results, "echo").get("servers", {})
-    fig, ax = plt.subplots(figsize=(8, 4))
-    labels = [r["label"] for r in next(iter(servers.values()), [])]
-    width = 0.8 / max(1, len(servers))
+    rows0 = next(iter(servers.values()), [])
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.75 * max(1, len(rows0))))
+    height = 0.8 / max(1, len(servers))
     for i, (kind, rows) in enumerate(servers.items()):
-        xs = [j + i * width for j in range(len(rows))]
-        bars = ax.bar(xs, [r["throughput"] for r in rows], width,
-                      label="Daphne" if kind == "daphne" else "uvicorn")
+        ys = [j + i * height for j in range(len(rows))]
+        bars = ax.barh(ys, [r["throughput"] or 0 for r in rows], height,
+                       label="Daphne" if kind == "daphne" else "uvicorn (one process)")
         for bar, r in zip(bars, rows, strict=True):
-            ax.annotate(f"{r['ratio_to_bare']:.2f}", (bar.get_x() + bar.get_width() / 2,
-                                                      bar.get_height()),
-                        ha="center", va="bottom", fontsize=7)
-    ax.set_xticks([j + width * (len(servers) - 1) / 2 for j in range(len(labels))])
-    ax.set_xticklabels([label.replace(" (", "\n(") for label in labels], fontsize=7)
-    ax.set_ylabel("round trips per second")
-    ax.set_title("echo; the number on a bar: its ratio to the bare app on that server",
-                 fontsize=9)
+            if r["ratio_to_bare"] is not None:
+                ax.annotate(f" {r['ratio_to_bare']:.2f}", (bar.get_width(),
+                                                           bar.get_y() + bar.get_height() / 2),
+                            va="center", fontsize=7)
+    ax.set_yticks([j + height * (len(servers) - 1) / 2 for j in range(len(rows0))])
+    ax.set_yticklabels([textwrap.fill(r["label"], 34) for r in rows0], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("round trips per second (the number after a bar: its ratio to the bare app)")
     if servers:
-        ax.legend(fontsize=8)
-    ax.grid(True, axis="y", alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    ax.grid(True, axis="x", alpha=0.3)
     _save(fig, path)
 
 
@@ -329,7 +332,8 @@ def fanout_png(results, path):
         left.plot(xs, [r["p99_ms"] for r in rows], marker="o", label=layer["label"])
         right.plot(xs, [r["deliveries_per_s"] for r in rows], marker="o", label=layer["label"])
     left.axhline(TARGET_P99_MS, color="grey", linestyle=":", label="target for in-memory")
-    left.set_ylabel("one message: p99 latency (ms)")
+    left.set_ylabel("one message: p99 latency (ms, log scale)")
+    left.set_yscale("log")
     right.set_ylabel("burst: deliveries per second")
     for ax in (left, right):
         ax.set_xscale("log")
@@ -347,6 +351,7 @@ def workers_png(results, path):
     for c in configs:
         row = _row(c["rows"], "receivers", receivers)
         names.append("make gs4\n(Daphne)" if c["server"] == "daphne"
+                     else f"experiment:\n{c['workers']} workers,\nno hop" if c.get("experiment")
                      else f"uvicorn\n{c['workers']} worker(s)")
         values.append(row["deliveries_per_s"] if row else 0)
     ax.bar(names, [v or 0 for v in values], color="tab:blue")

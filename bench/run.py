@@ -35,13 +35,13 @@ from testkit.lessons import lesson_dirs  # noqa: E402
 FULL = {
     "runs": 3,
     "streams": {"clients": [1, 10, 50, 100], "count": 10, "interval": 0.1, "time_limit": 12},
-    "echo": {"connections": 20, "duration": 1.5, "payload": 32, "max_messages": 100_000,
+    "echo": {"connections": 20, "duration": 1.0, "payload": 32, "max_messages": 100_000,
              "calibrate": [1, 2], "servers": ["daphne", "uvicorn"], "raw_consumers": True,
              "experiment": True},
     "fanout": {"receivers": [10, 100, 1000], "burst_deliveries": 3000, "burst_min": 3,
                "burst_max": 50, "timeout": 15, "processes": 2, "processes_from": 100,
                "layers": ["memory", "redis", "pubsub"]},
-    "workers": {"receivers": [1000], "workers": [1, 2, 4], "settle": 3},
+    "workers": {"receivers": [1000], "workers": [1, 2, 4], "settle": 3, "experiment": 2},
 }
 QUICK = {
     "runs": 1,
@@ -51,8 +51,8 @@ QUICK = {
              "experiment": False},
     "fanout": {"receivers": [10, 100], "burst_deliveries": 500, "burst_min": 3,
                "burst_max": 20, "timeout": 5, "processes": 2, "processes_from": 100,
-               "layers": ["memory", "redis", "pubsub"]},
-    "workers": {"receivers": [100], "workers": [2], "settle": 2},
+               "layers": ["memory", "redis"]},
+    "workers": {"receivers": [100], "workers": [2], "settle": 2, "experiment": None},
 }
 SCENARIOS = {"streams": scenarios.run_streams, "echo": scenarios.run_echo,
              "fanout": scenarios.run_fanout, "workers": scenarios.run_workers}

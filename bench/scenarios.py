@@ -386,11 +386,16 @@ async def run_workers(cfg, clients, say):
         return section
     env = layer_env(path, "redis", service.where)
     # `make gs4` (Daphne, one process) first: the baseline the workers are compared with.
-    configs = [("daphne", 1, "make gs4: Daphne, 1 process")]
-    configs += [("uvicorn", w, f"make gs4-workers WORKERS={w}: uvicorn") for w in p["workers"]]
+    configs = [("daphne", 1, "make gs4: Daphne, 1 process", env)]
+    configs += [("uvicorn", w, f"make gs4-workers WORKERS={w}: uvicorn", env)
+                for w in p["workers"]]
+    if p["experiment"]:
+        configs.append(("uvicorn", p["experiment"], f"experiment: WORKERS={p['experiment']} "
+                        "without the per-message close_old_connections",
+                        {**env, **bench_settings_env(path, BENCH_SKIP_DB_HOP="1")}))
     # One server at a time, so that each has the machine (and Redis) to itself.
-    for kind, workers, label in configs:
-        server = await start(lesson_server(path, kind, workers=workers, env=env),
+    for kind, workers, label, server_env in configs:
+        server = await start(lesson_server(path, kind, workers=workers, env=server_env),
                              settle=p["settle"] if workers > 1 else 0)
         try:
             rows = [await fanout(clients, server, c, cfg, say, f"{kind} x{workers}")
@@ -398,5 +403,5 @@ async def run_workers(cfg, clients, say):
         finally:
             stop(server)
         section["servers"].append({"server": kind, "workers": workers, "label": label,
-                                   "rows": rows})
+                                   "experiment": label.startswith("experiment"), "rows": rows})
     return section
