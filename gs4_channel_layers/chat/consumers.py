@@ -29,8 +29,8 @@ def message_error(message):
     return None
 
 
-def frame_error(text_data):
-    """Check a received frame: (the parsed object, None), or (None, why it was refused)."""
+def parse_frame(text_data):
+    """Check a received frame: (the parsed object, None), or (None, why it is refused)."""
     if text_data is None:
         return None, 'binary frames are not accepted: send JSON text, {"message": "..."}'
     if len(text_data) > MAX_FRAME_LENGTH:
@@ -39,11 +39,15 @@ def frame_error(text_data):
         data = json.loads(text_data)
     except ValueError:
         return None, 'the frame is not JSON: send {"message": "..."}'
+    except RecursionError:
+        # "[[[[..." thousands deep exhausts the parser's stack before it finds an error.
+        return None, "the frame's JSON is nested too deeply"
     if not isinstance(data, dict):
         return None, 'send a JSON object: {"message": "..."}'
     if "message" not in data:
         return None, 'the object has no "message" key'
-    return data, message_error(data["message"])
+    error = message_error(data["message"])
+    return (None, error) if error else (data, None)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -67,7 +71,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(NOTIFICATIONS_GROUP, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
-        data, error = frame_error(text_data)
+        data, error = parse_frame(text_data)
         if error:
             await self.send_error(error)
         elif "to" in data:

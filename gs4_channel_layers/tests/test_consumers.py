@@ -153,6 +153,8 @@ BAD_TEXT_FRAMES = {
     "to is a group name": json.dumps({"message": "hi", "to": "chat_lobby"}),
     "to has bad characters": json.dumps({"message": "hi", "to": "specific.x!a b"}),
     "to is too long": json.dumps({"message": "hi", "to": "specific.x!" + "a" * 100}),
+    "deeply nested JSON": "[" * 5000,
+    "a deeply nested message": '{"message": ' + "[" * 5000,
     "a huge frame": json.dumps({"message": "x" * (1024 * 1024)}),
 }
 
