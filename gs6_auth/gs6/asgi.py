@@ -1,0 +1,31 @@
+"""The ASGI entry point: one router for HTTP requests and websocket connections."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gs6.settings")
+
+# Build Django's HTTP app first: it runs django.setup(). Importing routing (which imports
+# consumers, and later models) before that raises AppRegistryNotReady.
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from chat.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # A browser sends the page's Origin with every handshake. Refusing origins that are not
+        # in ALLOWED_HOSTS stops another site's page from opening sockets as your visitors.
+        # It comes first: a browser attaches the session cookie whichever site opens the socket.
+        # AuthMiddlewareStack = CookieMiddleware + SessionMiddleware + AuthMiddleware: it reads
+        # the session cookie and puts the logged-in user (or AnonymousUser) in scope["user"].
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

@@ -1,0 +1,121 @@
+"""Settings for gs6_auth: gs5's project plus where Django's login sends people."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# From the environment in production; the defaults are for development only.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-insecure-gs6-development-only")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+
+INSTALLED_APPS = [
+    # First, so that its `runserver` (ASGI, websockets) replaces Django's (WSGI, HTTP only).
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gs6.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+ASGI_APPLICATION = "gs6.asgi.application"
+
+# The channel layer: how consumers (and any other code) send messages to each other.
+# The in-memory layer lives inside one process: fine for `make gs6` and for tests, useless for
+# several worker processes or a management command. Redis is shared by all of them.
+if os.environ.get("REDIS_URL"):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [os.environ["REDIS_URL"]],
+                # Every Redis key starts with this: two projects (or two test runs) on one
+                # Redis server stay apart if their prefixes differ.
+                "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "gs6"),
+                # On Redis, all the sockets of one server process share a single queue, and
+                # `capacity` (default 100) caps it: past it, messages are dropped. A busy
+                # room's burst can hold more than 100 messages at once.
+                "capacity": 1000,
+            },
+        },
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# SQLite in the lesson folder by default; DATABASE_URL picks another database, for example
+# postgres://postgres@127.0.0.1:5432/gs6 (dj-database-url turns the URL into this dict).
+# CONN_MAX_AGE stays 0: under ASGI, Django's docs advise against persistent connections.
+DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has one writer at a time. Several processes (uvicorn workers, manage.py, the admin)
+    # writing at once must wait for each other instead of failing with "database is locked":
+    DATABASES["default"]["OPTIONS"] = {
+        # How long a connection waits for the write lock before it gives up (default 5 s).
+        "timeout": 20,
+        # Take the write lock when a transaction begins. With the default (DEFERRED), a
+        # transaction that reads and then writes fails at once when another process wrote in
+        # between, whatever the timeout: the wait above never happens.
+        "transaction_mode": "IMMEDIATE",
+        # Write-ahead log: readers (a socket loading its history) and the writer never block
+        # each other. The setting is stored in the database file.
+        "init_command": "PRAGMA journal_mode=WAL",
+    }
+
+# Django's own login and logout views (django.contrib.auth.urls, under /accounts/ in urls.py).
+# login_required sends anonymous visitors to LOGIN_URL, with ?next= the page they wanted.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/chat/"
+LOGOUT_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Production (DJANGO_DEBUG=0): HTTPS only, so pages and cookies never travel in clear and the
+# page opens wss:// sockets. `python manage.py check --deploy` reports no issue with these.
+# Behind a TLS proxy, run Daphne with --proxy-headers (uvicorn trusts 127.0.0.1 by default) so
+# that Django sees the original https scheme and the redirect below does not loop.
+if not DEBUG:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
