@@ -2,7 +2,7 @@
 through Django's form over HTTP, real websockets carrying the session cookie, and Chromium.
 
 Tests that only look use the shared `lesson_server`. Tests that log in get `auth_server`: a
-server of their own on a SQLite file in tmp_path, with users alice and bob.
+server of their own on a SQLite file in tmp_path, with a user made by createsuperuser.
 """
 
 import asyncio
@@ -26,12 +26,15 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 
 @pytest.fixture
-def auth_server(start_server, tmp_path):
-    """This lesson's server on a database of the test's own, with two users in it."""
-    database_url = f"sqlite:///{tmp_path / 'gs6.sqlite3'}"
+def database_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'gs6.sqlite3'}"
+
+
+@pytest.fixture
+def auth_server(start_server, database_url):
+    """This lesson's server on a database of the test's own, with a user, alice, in it."""
     server = start_server(env={"DATABASE_URL": database_url})  # migrates first
-    for username in ("alice", "bob"):
-        create_user(database_url, username)
+    create_user(database_url, "alice")
     return server
 
 
@@ -67,15 +70,13 @@ async def test_an_anonymous_handshake_is_refused(lesson_server, session):
     assert Visitor(lesson_server).request("/")[0] == 200
 
 
-def test_a_wrong_password_gets_no_session(auth_server):
-    visitor = Visitor(auth_server)
-    status, _, page = visitor.log_in("alice", "not the password")
-    assert status == 200 and 'id="login-error"' in page
-    assert visitor.session is None
-
-
-async def test_log_in_through_the_form_then_chat_under_your_own_name(auth_server):
+async def test_log_in_through_the_form_then_chat_under_your_own_name(auth_server, database_url):
+    create_user(database_url, "bob")
     alice, bob = Visitor(auth_server), Visitor(auth_server)
+    # A wrong password: the form again, with an error, and no session.
+    status, _, page = alice.log_in("alice", "not the password")
+    assert status == 200 and 'id="login-error"' in page
+    assert alice.session is None
     for visitor, username in ((alice, "alice"), (bob, "bob")):
         status, headers, _ = visitor.log_in(username)
         # Django's LoginView: a redirect to LOGIN_REDIRECT_URL, and a session cookie.
@@ -103,13 +104,14 @@ async def test_log_in_through_the_form_then_chat_under_your_own_name(auth_server
     await ws.close()
 
 
-@pytest.mark.parametrize("origin", ["http://evil.example", "https://127.0.0.1.evil.example"])
-async def test_a_foreign_origin_is_refused_even_with_a_valid_session(auth_server, origin):
+async def test_a_foreign_origin_is_refused_even_with_a_valid_session(auth_server):
     # Cross-site websocket hijacking: a page on another site opens a socket, and the browser
     # attaches the visitor's cookie. The origin check refuses it before the cookie counts.
     visitor = Visitor(auth_server)
     visitor.log_in("alice")
-    assert await refused_status(auth_server, session=visitor.session, origin=origin) == 403
+    for origin in ["http://evil.example", "https://127.0.0.1.evil.example", "null"]:
+        assert await refused_status(auth_server, session=visitor.session, origin=origin) == 403
+    # The same cookie from the lesson's own origin works.
     ws, _ = await ws_join(auth_server, session=visitor.session)
     await ws.close()
 
