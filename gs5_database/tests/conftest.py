@@ -60,7 +60,10 @@ async def close_database_connections():
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """A DATABASE_URL for a real server: a SQLite file of this test's own, or a new PostgreSQL
-    database (gs5_test_...) on the service that postgres_url found, dropped afterwards."""
+    database (gs5_test_...) on the service that postgres_url found, dropped afterwards.
+
+    Ask for it before start_server: fixtures end in reverse order, so the server has stopped
+    by the time its database is dropped."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'gs5.sqlite3'}"
         return

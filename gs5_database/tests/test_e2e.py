@@ -82,7 +82,7 @@ async def test_a_frame_of_a_mebibyte_is_never_processed(lesson_server):
 
 
 async def test_concurrent_writers_lose_nothing_and_a_restart_keeps_it_all(
-    start_server, database_url
+    database_url, start_server
 ):
     server = start_server(env={"DATABASE_URL": database_url})
     sockets = [(await ws_join(server, "busy"))[0] for _ in range(WRITERS)]
@@ -117,7 +117,7 @@ async def test_concurrent_writers_lose_nothing_and_a_restart_keeps_it_all(
 
 
 async def test_worker_processes_share_the_database_without_locking_errors(
-    start_server, database_url
+    database_url, start_server
 ):
     # Two uvicorn processes write at once: on SQLite, two processes fight for one write lock
     # (the settings make them wait for it). No REDIS_URL, so each worker has its own in-memory
