@@ -147,8 +147,8 @@ def streams_md(results):
         if row is None:
             return "–"
         if row["capped"]:
-            return (f"> {p['time_limit']} s: {fmt(row['finished_in_cap'])} of {row['clients']} "
-                    f"done; pace says ≈ {fmt(row['projected_s'])} s")
+            return (f"stopped after {fmt(row['finished_in_cap'])} of {row['clients']}; at their "
+                    f"pace, ≈ {fmt(row['projected_s'])} s")
         if row["errors"]:
             return "errors: " + "; ".join(row["errors"])
         return fmt(row["wall_s"], 2, " s")
@@ -156,8 +156,9 @@ def streams_md(results):
     rows = [[c] + [cell(_row(series[k]["rows"], "clients", c)) for k in series] for c in clients]
     text = (f"Wall time until the last of C streams ends (`{{\"count\": {p['count']}, "
             f"\"interval\": {p['interval']}}}` on every socket at once), median of {p['runs']} "
-            f"run(s). A run stops at {p['time_limit']} s; the pace of the streams that ended by "
-            "then gives the projection.\n\n")
+            f"run(s). A run stops at {p['time_limit']} s, or sooner once the pace of the streams "
+            "that have ended shows that the others cannot end by then; that pace gives the "
+            "projection (≈).\n\n")
     text += table(header, rows) + skipped(s)
     if series:
         text += "\n![Wall time against concurrent streams](bench/streams.png)\n"
@@ -192,9 +193,19 @@ def calibration_md(results):
     rows = [[c["processes"], fmt(c["throughput"]), fmt(c["p50_ms"], 2, " ms"),
              ", ".join(fmt(100 * x, 0, "%") for x in c["client_cpu"])]
             for c in s["calibration"]]
+    busiest = max(x for c in s["calibration"] for x in c["client_cpu"])
+    verdict = ("so no client process came near a full core: the servers, not the load "
+               "generator, set the numbers below" if busiest < 0.8 else
+               "so a client process came near a full core: on this machine the load generator "
+               "limits the fastest rows")
     return (table(["client processes", "round trips/s (bare echo, uvicorn)", "p50",
                    "CPU of each client process"], rows)
-            + f"\nThe echo scenario used **{s['client_processes']}** client process(es).\n")
+            + f"\nThe echo scenario used **{s['client_processes']}** client process(es). The "
+            f"busiest client process used {busiest:.0%} of a core against the fastest server, "
+            f"{verdict}."
+            + (" Two still got more done than one: each client's own event loop adds its time to "
+               "every round trip, even below a full core." if s["client_processes"] > 1 else "")
+            + "\n")
 
 
 def _fanout_rows(rows):
@@ -284,7 +295,7 @@ def streams_png(results, path):
         if capped:
             ax.plot(*zip(*capped, strict=True), marker="o", linestyle="none",
                     markerfacecolor="white", color=line.get_color(),
-                    label=f"{key}: projected from the capped run")
+                    label=f"{key}: projected from the pace of a stopped run")
     one = _row(s.get("series", {}).get("gs3", {}).get("rows", []), "clients", 1)
     if one and one["wall_s"]:
         ax.axhline(TARGET_STREAMS * one["wall_s"], color="grey", linestyle=":",

@@ -41,11 +41,12 @@ FULL = {
     "fanout": {"receivers": [10, 100, 1000], "burst_deliveries": 3000, "burst_min": 3,
                "burst_max": 50, "timeout": 15, "processes": 2, "processes_from": 100,
                "layers": ["memory", "redis", "pubsub"]},
-    "workers": {"receivers": [1000], "workers": [1, 2, 4], "settle": 3, "experiment": 2},
+    "workers": {"receivers": [1000], "workers": [1, 2, 4], "settle": 3, "experiment": 2,
+                "runs": 5},
 }
 QUICK = {
     "runs": 1,
-    "streams": {"clients": [1, 3], "count": 10, "interval": 0.1, "time_limit": 4},
+    "streams": {"clients": [1, 2], "count": 10, "interval": 0.1, "time_limit": 4},
     "echo": {"connections": 10, "duration": 0.5, "payload": 32, "max_messages": 100_000,
              "calibrate": [1, 2], "servers": ["uvicorn"], "raw_consumers": False,
              "experiment": False},
