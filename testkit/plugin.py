@@ -1,7 +1,8 @@
 """Fixtures shared by every lesson's tests; each pytest.ini loads them: `-p testkit.plugin`.
 
-- `start_server(env=None, workers=None)`: start the lesson's real server (a new process) and
-  return a LessonServer (`.url`, `.ws(path)`, `.origin`, `.restart()`); stopped after the test.
+- `start_server(env=None, workers=None, migrate=True, path=None)`: start the lesson's real server
+  (a new process; `path` serves another folder, such as a modified copy of a lesson) and return a
+  LessonServer (`.url`, `.ws(path)`, `.origin`, `.restart()`); stopped after the test.
 - `lesson_server`: one such server with the default settings, shared by a test module.
 - `redis_url`, `postgres_url`: a real service's URL, or a skip saying how to get it.
 - `browser`: a headless Chromium driven by Selenium.
@@ -43,8 +44,8 @@ def pytest_collection_modifyitems(items):
 def start_server(request):
     servers = []
 
-    def start(env=None, workers=None, migrate=True):
-        server = LessonServer(request.config.rootpath, env=env, workers=workers)
+    def start(env=None, workers=None, migrate=True, path=None):
+        server = LessonServer(path or request.config.rootpath, env=env, workers=workers)
         servers.append(server)
         return server.start(migrate=migrate)
 

@@ -15,29 +15,12 @@ import pytest
 import websockets
 from support import copy_lesson, edit, run
 
-from testkit.lessons import LessonServer
-
 SETTINGS_ENV = {"DJANGO_SETTINGS_MODULE": "gs1.settings"}
 
 
 @pytest.fixture
 def gs1(tmp_path):
     return copy_lesson(1, tmp_path)
-
-
-@pytest.fixture
-def serve():
-    """Start a copied lesson's real server (Daphne's runserver, as `make gsN` does)."""
-    servers = []
-
-    def start(folder, env=None, migrate=False):
-        server = LessonServer(folder, env=env)
-        servers.append(server)
-        return server.start(migrate=migrate)
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def add_consumer(folder, code, route, name):
@@ -106,9 +89,9 @@ async def handshake_status(url, **kwargs):
 REMOVE_DAPHNE = ('    "daphne",\n    "django.contrib.admin",', '    "django.contrib.admin",')
 
 
-async def test_daphne_missing_gives_djangos_runserver_and_404s(gs1, serve):
+async def test_daphne_missing_gives_djangos_runserver_and_404s(gs1, start_server):
     edit(gs1 / "gs1" / "settings.py", *REMOVE_DAPHNE)
-    server = serve(gs1)
+    server = start_server(path=gs1, migrate=False)
     output = server.output()
     assert "Starting development server at" in output
     assert "ASGI/Daphne" not in output
@@ -132,20 +115,20 @@ RUNSERVER_OVERRIDE = """
 """
 
 
-async def test_another_runserver_above_daphne_hides_it(gs1, serve):
+async def test_another_runserver_above_daphne_hides_it(gs1, start_server):
     commands = gs1 / "devtools" / "management" / "commands"
     commands.mkdir(parents=True)
     for package in (gs1 / "devtools", commands.parent, commands):
         (package / "__init__.py").write_text("")
     (commands / "runserver.py").write_text(textwrap.dedent(RUNSERVER_OVERRIDE).lstrip())
     edit(gs1 / "gs1" / "settings.py", '    "daphne",\n', '    "devtools",\n    "daphne",\n')
-    server = serve(gs1)
+    server = start_server(path=gs1, migrate=False)
     assert "ASGI/Daphne" not in server.output()
     assert await handshake_status(server.ws("/ws/sc/")) == 404
 
 
-async def test_daphne_first_gives_the_asgi_banner_and_websockets(gs1, serve):
-    server = serve(gs1)
+async def test_daphne_first_gives_the_asgi_banner_and_websockets(gs1, start_server):
+    server = start_server(path=gs1, migrate=False)
     assert "Starting ASGI/Daphne version" in server.output()
     assert await handshake_status(server.ws("/ws/sc/")) == 101
 
@@ -178,9 +161,9 @@ def test_routing_imported_after_get_asgi_application_loads(gs1):
 
 # --- No route found for path --------------------------------------------------------------------
 
-async def test_a_leading_slash_in_routing_gives_no_route_found(gs1, serve):
+async def test_a_leading_slash_in_routing_gives_no_route_found(gs1, start_server):
     edit(gs1 / "echo" / "routing.py", 'path("ws/sc/"', 'path("/ws/sc/"')
-    server = serve(gs1)
+    server = start_server(path=gs1, migrate=False)
     # Refused at the handshake; the reason is only in the server's log.
     assert await handshake_status(server.ws("/ws/sc/")) >= 400
     assert await logged(server, "ValueError: No route found for path 'ws/sc/'.")
@@ -449,17 +432,17 @@ async def shout_and_listen(server, folder, env):
             return None
 
 
-async def test_in_memory_layer_never_reaches_another_process(gs1, serve):
+async def test_in_memory_layer_never_reaches_another_process(gs1, start_server):
     news_lesson(gs1)
-    server = serve(gs1)
+    server = start_server(path=gs1, migrate=False)
     # The command's group_send goes to its own process's memory: the socket gets nothing.
     assert await shout_and_listen(server, gs1, env={}) is None
 
 
-async def test_redis_layer_reaches_the_server_process(gs1, serve, redis_url):
+async def test_redis_layer_reaches_the_server_process(gs1, start_server, redis_url):
     news_lesson(gs1)
     env = {"REDIS_URL": redis_url, "LAYER_PREFIX": f"gs-troubleshooting-{uuid.uuid4().hex[:8]}"}
-    server = serve(gs1, env=env)
+    server = start_server(path=gs1, env=env, migrate=False)
     assert await shout_and_listen(server, gs1, env=env) == "hello"
 
 
@@ -517,9 +500,9 @@ def test_message_type_chat_dot_message_calls_chat_message(tmp_path, handler, exp
 
 # --- A handshake refused by the origin check ------------------------------------------------
 
-async def test_origin_check_refuses_foreign_and_missing_origins(tmp_path, serve):
+async def test_origin_check_refuses_foreign_and_missing_origins(tmp_path, start_server):
     # gs4 as it is: its websocket stack is wrapped in AllowedHostsOriginValidator.
-    server = serve(copy_lesson(4, tmp_path))
+    server = start_server(path=copy_lesson(4, tmp_path), migrate=False)
     url = server.ws("/ws/chat/lobby/")
     assert await handshake_status(url, origin=server.origin) == 101
     assert await handshake_status(url, origin="http://localhost:1234") == 101
@@ -530,8 +513,8 @@ async def test_origin_check_refuses_foreign_and_missing_origins(tmp_path, serve)
     assert await logged(server, "WebSocket REJECT /ws/chat/lobby/")
 
 
-async def test_origin_check_accepts_a_host_added_to_allowed_hosts(tmp_path, serve):
+async def test_origin_check_accepts_a_host_added_to_allowed_hosts(tmp_path, start_server):
     env = {"DJANGO_ALLOWED_HOSTS": "127.0.0.1,192.168.1.20"}
-    server = serve(copy_lesson(4, tmp_path), env=env)
+    server = start_server(path=copy_lesson(4, tmp_path), env=env, migrate=False)
     url = server.ws("/ws/chat/lobby/")
     assert await handshake_status(url, origin="http://192.168.1.20:8000") == 101
