@@ -131,7 +131,7 @@ def machine_md(results):
         ("lessons present", ", ".join(f"`{name}`" for name in results["lessons"])),
     ]
     rows += [(f"`{name}`", version or "not installed") for name, version in v.items()]
-    return table(["", ""], rows)
+    return table(["", "this run"], rows)
 
 
 def streams_md(results):
@@ -212,7 +212,7 @@ def _fanout_rows(rows):
     return [[r["receivers"], fmt(r["p50_ms"], 1, " ms"), fmt(r["p99_ms"], 1, " ms"), r["lost"],
              r.get("burst_messages", "–"), fmt(r["deliveries_per_s"]), r["burst_lost"],
              f"{r['client_processes']}, busiest at {fmt(100 * (r['client_cpu'] or 0))}% CPU",
-             fmt(r["connect_s"], 1, " s")] for r in rows]
+             fmt(r["connect_s"], 2, " s")] for r in rows]
 
 
 FANOUT_HEADER = ["receivers", "one message: p50", "p99", "lost", "burst: messages",
@@ -383,7 +383,7 @@ def write(results, out):
                  "targets": targets_md}
     for name, render in fragments.items():
         (out / f"{name}.md").write_text(
-            "<!-- written by bench/report.py from results.json: edit the code, not this -->\n"
+            "<!-- written by bench/report.py from results.json: edit the code, not this -->\n\n"
             + render(results))
     charts = {"streams": streams_png, "echo": echo_png, "fanout": fanout_png,
               "workers": workers_png}
