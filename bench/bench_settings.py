@@ -8,6 +8,9 @@ BENCH_BASE_SETTINGS=<the lesson's settings module>; everything not changed here 
 - BENCH_SKIP_DB_HOP=1: an experiment, not advice. Channels runs close_old_connections() through
   sync_to_async before every handler of every consumer, async ones too; this turns that step
   off, to measure what it costs a consumer that never touches the database.
+- BENCH_SKIP_EXPIRY_WALK=1: an experiment, not advice. InMemoryChannelLayer walks every channel
+  and group membership of the process on every receive() to drop expired ones; this turns the
+  walk off (nothing expires any more), to measure what it costs a big room.
 """
 
 import importlib
@@ -35,3 +38,8 @@ if os.environ.get("BENCH_SKIP_DB_HOP") == "1":
 
     # AsyncConsumer.dispatch looks this name up in its module on every message.
     channels.consumer.aclose_old_connections = _skip
+
+if os.environ.get("BENCH_SKIP_EXPIRY_WALK") == "1":
+    from channels.layers import InMemoryChannelLayer
+
+    InMemoryChannelLayer._clean_expired = lambda self: None

@@ -234,6 +234,12 @@ def fanout_md(results):
     for layer in s.get("layers", {}).values():
         text += f"**{layer['label']}**\n\n" + table(FANOUT_HEADER,
                                                      _fanout_rows(layer["rows"])) + "\n"
+    if s.get("experiments"):
+        text += ("**Experiments: InMemoryChannelLayer, the largest room, with Channels' steps "
+                 "turned off** (not lessons: see section 2 and below)\n\n")
+        text += table(["experiment"] + FANOUT_HEADER,
+                      [[e["label"].removeprefix("experiment: ")] + row
+                       for e in s["experiments"] for row in _fanout_rows(e["rows"])]) + "\n"
     text += skipped(s)
     if s.get("layers"):
         text += "\n![Fan-out latency and deliveries per second](bench/fanout.png)\n"

@@ -40,9 +40,9 @@ FULL = {
              "experiment": True},
     "fanout": {"receivers": [10, 100, 1000], "burst_deliveries": 3000, "burst_min": 3,
                "burst_max": 50, "timeout": 15, "processes": 2, "processes_from": 100,
-               "layers": ["memory", "redis", "pubsub"]},
+               "layers": ["memory", "redis", "pubsub"], "experiments": True},
     "workers": {"receivers": [1000], "workers": [1, 2, 4], "settle": 3, "experiment": 2,
-                "runs": 5},
+                "runs": 4},
 }
 QUICK = {
     "runs": 1,
@@ -52,7 +52,7 @@ QUICK = {
              "experiment": False},
     "fanout": {"receivers": [10, 100], "burst_deliveries": 500, "burst_min": 3,
                "burst_max": 20, "timeout": 5, "processes": 2, "processes_from": 100,
-               "layers": ["memory", "redis"]},
+               "layers": ["memory", "redis"], "experiments": False},
     "workers": {"receivers": [100], "workers": [2], "settle": 2, "experiment": None},
 }
 SCENARIOS = {"streams": scenarios.run_streams, "echo": scenarios.run_echo,

@@ -365,7 +365,23 @@ async def run_fanout(cfg, clients, say):
             section["layers"][layer] = {"label": LAYERS[layer], "rows": rows}
     finally:
         stop(*servers.values())
+    # Experiments on the in-memory layer's largest room: which of Channels' steps cost what.
+    section["experiments"] = []
+    for label, switches in EXPERIMENTS if p["experiments"] else []:
+        server = await start(lesson_server(path, env=bench_settings_env(path, **switches)))
+        try:
+            row = await fanout(clients, server, max(p["receivers"]), cfg, say, label)
+        finally:
+            stop(server)
+        section["experiments"].append({"label": label, "rows": [row]})
     return section
+
+
+EXPERIMENTS = [
+    ("experiment: without the expiry walk", {"BENCH_SKIP_EXPIRY_WALK": "1"}),
+    ("experiment: without the expiry walk and without the per-message close_old_connections",
+     {"BENCH_SKIP_EXPIRY_WALK": "1", "BENCH_SKIP_DB_HOP": "1"}),
+]
 
 
 async def run_workers(cfg, clients, say):
