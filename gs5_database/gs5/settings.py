@@ -77,8 +77,13 @@ else:
 
 # SQLite in the lesson folder by default; DATABASE_URL picks another database, for example
 # postgres://postgres@127.0.0.1:5432/gs5 (dj-database-url turns the URL into this dict).
-# CONN_MAX_AGE stays 0: under ASGI, Django's docs advise against persistent connections.
 DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # database_sync_to_async closes the connection after every call (CONN_MAX_AGE is 0, as
+    # Django advises under ASGI), so each message would open a new one. A pool hands it back
+    # instead: Django 5.1+ keeps one with psycopg 3 and psycopg-pool.
+    DATABASES["default"]["OPTIONS"] = {"pool": True}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite has one writer at a time. Several processes (uvicorn workers, manage.py, the admin)
