@@ -5,7 +5,12 @@
   LessonServer (`.url`, `.ws(path)`, `.origin`, `.restart()`); stopped after the test.
 - `lesson_server`: one such server with the default settings, shared by a test module.
 - `redis_url`, `postgres_url`: a real service's URL, or a skip saying how to get it.
+- `private_redis`: a redis-server of the test's own on a free port (`.url`, `.stop()`,
+  `.start()` on the same port), for fault tests that must stop or restart Redis.
 - `browser`: a headless Chromium driven by Selenium.
+
+Mark a test that tries hostile input or a fault with
+`@pytest.mark.hostile("what is tried", "the answer the contract gives")`: the docs list them.
 
 A missing service skips the test with a one-line reason; under CI=true it fails it instead.
 """
@@ -32,6 +37,9 @@ def require(name):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "e2e: talks to a real server process (skip: -m 'not e2e')")
+    config.addinivalue_line(
+        "markers", "hostile(case, answer): hostile input or a fault, and the answer expected"
+    )
 
 
 def pytest_collection_modifyitems(items):
@@ -69,6 +77,14 @@ def redis_url():
 @pytest.fixture(scope="session")
 def postgres_url():
     return require("postgres").where
+
+
+@pytest.fixture
+def private_redis():
+    require("redis-server")
+    server = services.PrivateRedis()
+    yield server.start()
+    server.stop()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -75,6 +76,12 @@ def find(name):
             f"no PostgreSQL answers at {url}: install it (sudo apt-get install postgresql) "
             "or set DATABASE_URL=postgres://USER@HOST:PORT/DB",
         )
+    if name == "redis-server":
+        path = shutil.which("redis-server") or ""
+        return Service(
+            "redis-server", bool(path), path or "redis-server",
+            "no redis-server program to start a private Redis: sudo apt-get install redis-server",
+        )
     if name == "chromium":
         ok = os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)
         return Service(
@@ -121,11 +128,36 @@ def provision(say=print):
 
 
 def _wait_for(name, tries=50):
-    import time
-
     for _ in range(tries):
         service = find(name)
         if service.ok:
             return service
         time.sleep(0.1)
     return service
+
+
+class PrivateRedis:
+    """A redis-server process of a test's own, on a free port: stop it and start it again."""
+
+    def __init__(self):
+        from testkit.lessons import free_port
+
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            if _redis_answers(self.url):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
