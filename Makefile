@@ -4,6 +4,8 @@
 PYTHON ?= python3
 PORT ?= 8000
 WORKERS ?= 4
+# How many lessons' test suites run at once in `make test`.
+JOBS ?= 2
 VENV := .venv
 PY := $(VENV)/bin/python
 # A copy of the requirements the environment was built from: when the pins change, it is stale.
@@ -17,7 +19,7 @@ export NO_MKDOCS_2_WARNING := 1
 help:
 	@echo "make gsN           serve lesson N on http://127.0.0.1:\$$PORT/ (PORT=$(PORT)) with Daphne"
 	@echo "make gsN-workers   serve lesson N with uvicorn and \$$WORKERS processes (needs REDIS_URL)"
-	@echo "make test          every lesson's tests, ruff, the docs build, one summary"
+	@echo "make test          every lesson's tests, ruff, the docs build, one summary (JOBS=$(JOBS) at once)"
 	@echo "make docs          serve the docs site on http://127.0.0.1:8001/"
 	@echo "make docs-build    build the docs strictly into site/"
 	@echo "make bench         measure the lessons' servers; results and charts go into docs/"
@@ -44,7 +46,7 @@ gs%: $(STAMP)
 	@$(PY) tools/lesson.py serve $* --port $(PORT)
 
 test: $(STAMP)
-	@$(PY) tools/run_tests.py
+	@JOBS=$(JOBS) $(PY) tools/run_tests.py
 
 bench: $(STAMP)
 	@$(PY) bench/run.py

@@ -1,6 +1,8 @@
 """`make test`: services, ruff, each lesson's tests in its own pytest process, the docs build.
 
-Prints one summary; the last line is `N passed, N failed, N skipped`; exits 1 if anything failed.
+The pytest processes run JOBS at a time (default 2; `make test JOBS=1` runs them one by one).
+Each suite's output is printed whole when it ends. One summary at the end; its last line is
+`N passed, N failed, N skipped`; the exit status is 1 if anything failed.
 """
 
 import os
@@ -8,6 +10,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,31 +21,39 @@ from testkit.services import provision  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BUILD = ROOT / "build"
+# Suites that take longest start first, so the last one to end is a short one.
+SLOWEST_FIRST = ["gs4_", "gs5_", "tests", "gs6_", "gs7_"]
 
 
 def banner(text):
     print(f"\n===== {text} =====", flush=True)
 
 
-def check(name, command, cwd=ROOT):
+def check(name, command):
     """A step that is one check: it passes or fails as a whole."""
     banner(name)
     started = time.monotonic()
-    ok = subprocess.run(command, cwd=cwd).returncode == 0
+    ok = subprocess.run(command, cwd=ROOT).returncode == 0
     return name, (1, 0, 0) if ok else (0, 1, 0), time.monotonic() - started, ""
 
 
 def pytest_suite(path):
     """One pytest process for a folder with its own pytest.ini: a lesson, or the root tests/."""
-    banner(f"{path.name} (pytest)")
     report = BUILD / "junit" / f"{path.name}.xml"
+    log = BUILD / "logs" / f"{path.name}.log"
     report.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
+    print(f"started   {path.name}", flush=True)
     started = time.monotonic()
-    code = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", f"--junitxml={report}"], cwd=path
-    ).returncode
+    with log.open("w") as out:
+        code = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+             f"--junitxml={report}"], cwd=path, stdout=out, stderr=subprocess.STDOUT,
+        ).returncode
     elapsed = time.monotonic() - started
+    banner(f"{path.name} (pytest, {elapsed:.0f}s)")
+    print(log.read_text(errors="replace"), end="", flush=True)
     if not report.exists() or code == 5:
         return path.name, (0, 1, 0), elapsed, "ran no test"
     suite = ET.parse(report).getroot()
@@ -55,17 +66,29 @@ def pytest_suite(path):
     return path.name, (total - failed - skipped, failed, skipped), elapsed, note
 
 
+def suites():
+    found = list(lesson_dirs())
+    # Repository-wide checks (docs, troubleshooting reproductions) live in tests/ at the root.
+    if (ROOT / "tests" / "pytest.ini").is_file():
+        found.append(ROOT / "tests")
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    return sorted(found, key=lambda p: next(
+        (i for prefix, i in rank.items() if p.name.startswith(prefix)), len(rank)))
+
+
 def main():
+    started = time.monotonic()
     banner("services")
     provision()
     results = [check("ruff", [BIN / "ruff", "check", "."])]
-    results += [pytest_suite(path) for path in lesson_dirs()]
-    # Repository-wide checks (docs, troubleshooting reproductions) live in tests/ at the root.
-    if (ROOT / "tests" / "pytest.ini").is_file():
-        results.append(pytest_suite(ROOT / "tests"))
+    jobs = max(1, int(os.environ.get("JOBS", "2")))
+    banner(f"pytest: {jobs} suite(s) at a time")
+    with ThreadPoolExecutor(jobs) as pool:
+        by_name = {r[0]: r for r in pool.map(pytest_suite, suites())}
+    results += [by_name[p.name] for p in [*lesson_dirs(), ROOT / "tests"] if p.name in by_name]
     results.append(check("docs build", [BIN / "mkdocs", "build", "--strict", "-q",
                                         "-d", str(BUILD / "site")]))
-    banner("summary")
+    banner(f"summary ({time.monotonic() - started:.0f}s)")
     totals = [0, 0, 0]
     for name, counts, elapsed, note in results:
         for i, n in enumerate(counts):
