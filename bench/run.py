@@ -41,8 +41,7 @@ FULL = {
     "fanout": {"receivers": [10, 100, 1000], "burst_deliveries": 3000, "burst_min": 3,
                "burst_max": 50, "timeout": 15, "processes": 2, "processes_from": 100,
                "layers": ["memory", "redis", "pubsub"], "experiments": True},
-    "workers": {"receivers": [1000], "workers": [1, 2, 4], "settle": 3, "experiment": 2,
-                "runs": 4},
+    "workers": {"receivers": [1000], "workers": [1, 2, 4], "settle": 3, "experiment": 2},
 }
 QUICK = {
     "runs": 1,
