@@ -279,7 +279,7 @@ SLOW_CONSUMER = """
             self.send({"type": "websocket.accept"})
 
         def websocket_receive(self, event):
-            for n in range(3):
+            for n in range(COUNT):
                 time.sleep(0.2)
                 self.send({"type": "websocket.send", "text": str(n)})
 
@@ -303,7 +303,10 @@ FORGETFUL_TEST = """
 
 @pytest.mark.parametrize("disconnects", [False, True], ids=["forgotten", "disconnected"])
 def test_a_test_that_never_disconnects_leaves_a_running_consumer_behind(gs1, disconnects):
-    add_consumer(gs1, SLOW_CONSUMER, "countdown", "Countdown")
+    # Forgotten: the consumer still has seconds of work when the test's loop closes, however
+    # slow the machine; disconnected: it finishes within disconnect()'s one-second wait.
+    countdown = SLOW_CONSUMER.replace("COUNT", "3" if disconnects else "10")
+    add_consumer(gs1, countdown, "countdown", "Countdown")
     test = textwrap.dedent(FORGETFUL_TEST).lstrip()
     if disconnects:
         test += "    await communicator.disconnect()\n"
