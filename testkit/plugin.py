@@ -20,7 +20,7 @@ import tempfile
 
 import pytest
 
-from testkit import services
+from testkit import hostile, services
 from testkit.lessons import LessonServer
 
 SERVER_FIXTURES = {"start_server", "lesson_server", "browser"}
@@ -40,6 +40,8 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "hostile(case, answer): hostile input or a fault, and the answer expected"
     )
+    # Writes build/hostile/<folder>.json: each hostile case and its result, for the docs' table.
+    config.pluginmanager.register(hostile.Recorder(config), "testkit-hostile")
 
 
 def pytest_collection_modifyitems(items):
