@@ -7,9 +7,9 @@ cases on the Security page. build/ is not tracked, so `make test` changes no tra
 
 The file:
 
-    {"folder": "gs2_sync_consumer", "run": "2025-01-31T12:00:00+00:00", "complete": true,
+    {"folder": "gs2_sync_consumer", "run": "2025-01-31T12:00:00.123456+00:00", "complete": true,
      "cases": [{"nodeid": "tests/test_e2e.py::test_x", "case": "...", "answer": "...",
-                "result": "passed", "reason": "", "run": "2025-01-31T12:00:00+00:00"}]}
+                "result": "passed", "reason": "", "run": "2025-01-31T12:00:00.123456+00:00"}]}
 
 "result" is "passed", "failed" or "skipped" ("reason" says why it failed or was skipped).
 A complete run (the whole suite, as `make test` runs it: no paths, no -k/-m, not stopped
@@ -95,7 +95,7 @@ class Recorder:
         self.cases = {}  # nodeid -> [(case, answer)]
         self.outcomes = {}  # nodeid -> (result, reason)
         self.partial = False  # something was deselected or failed to collect
-        self.started = datetime.now(UTC).isoformat(timespec="seconds")
+        self.started = datetime.now(UTC).isoformat()
 
     def pytest_deselected(self, items):
         self.partial = True
