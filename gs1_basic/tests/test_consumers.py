@@ -28,6 +28,8 @@ async def test_echoes_every_text_frame_unchanged_and_in_order(path):
     await communicator.disconnect()
 
 
+@pytest.mark.hostile("an empty text frame", "the consumer echoes it, empty; the socket stays open "
+                     "(Daphne then sends nothing: see the end-to-end test)")
 @pytest.mark.parametrize("path", ENDPOINTS)
 async def test_an_empty_text_frame_comes_back_empty(path):
     communicator = WebsocketCommunicator(application, path)
@@ -38,6 +40,8 @@ async def test_an_empty_text_frame_comes_back_empty(path):
     await communicator.disconnect()
 
 
+@pytest.mark.hostile("a binary frame", "echoed back as the same bytes: gs1's consumers echo any "
+                     "frame, text or binary")
 @pytest.mark.parametrize("path", ENDPOINTS)
 async def test_binary_frames_come_back_as_binary(path):
     communicator = WebsocketCommunicator(application, path)
@@ -45,6 +49,54 @@ async def test_binary_frames_come_back_as_binary(path):
     await communicator.send_to(bytes_data=b"\x00\xffraw")
     output = await communicator.receive_output()
     assert output == {"type": "websocket.send", "bytes": b"\x00\xffraw"}
+    await communicator.disconnect()
+
+
+# Text is only text to these consumers: whatever it looks like, it is echoed unchanged.
+LOOKS_LIKE_MORE = [
+    pytest.param(
+        '{"count": 3', id="malformed-json",
+        marks=pytest.mark.hostile('malformed JSON, `{"count": 3`',
+                                  "echoed unchanged: gs1 does not parse JSON"),
+    ),
+    pytest.param(
+        "[1, 2]", id="not-an-object",
+        marks=pytest.mark.hostile("JSON that is not an object, `[1, 2]`", "echoed unchanged"),
+    ),
+    pytest.param(
+        '{"type": "websocket.disconnect"}', id="disconnect-event",
+        marks=pytest.mark.hostile(
+            'a client-chosen event type, `{"type": "websocket.disconnect"}` as text',
+            "echoed as text; the consumer stays connected: events come from the server, and "
+            "a frame always arrives as a `websocket.receive`",
+        ),
+    ),
+    pytest.param(
+        '{"type": "websocket.close", "code": 1000}', id="close-event",
+        marks=pytest.mark.hostile(
+            'a client-chosen event type, `{"type": "websocket.close"}` as text',
+            "echoed as text; the socket stays open",
+        ),
+    ),
+    pytest.param(
+        "<script>alert(1)</script>", id="html",
+        marks=pytest.mark.hostile("HTML, `<script>alert(1)</script>`",
+                                  "echoed unchanged; the page shows it as text"),
+    ),
+]
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("text", LOOKS_LIKE_MORE)
+async def test_text_that_looks_like_json_or_an_event_is_only_echoed(path, text):
+    communicator = WebsocketCommunicator(application, path)
+    await communicator.connect()
+    await communicator.send_to(text_data=text)
+    assert await communicator.receive_output() == {"type": "websocket.send", "text": text}
+    # Still connected and still echoing: the text was never taken for an event.
+    await communicator.send_to(text_data="still here")
+    assert await communicator.receive_from() == "still here"
+    assert not communicator.future.done()
     await communicator.disconnect()
 
 
@@ -72,6 +124,8 @@ async def test_each_connection_gets_its_own_consumer():
     await second.disconnect()
 
 
+@pytest.mark.hostile("a path no route matches (`/ws/nope/`), in process",
+                     "URLRouter raises `ValueError: No route found for path`")
 async def test_unknown_path_has_no_route():
     communicator = WebsocketCommunicator(application, "/ws/nope/")
     with pytest.raises(ValueError, match="No route found for path 'ws/nope/'"):
