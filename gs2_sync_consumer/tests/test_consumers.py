@@ -6,7 +6,7 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-from bad_input import BAD_TEXT
+from bad_input import BAD_BYTES, BAD_TEXT, BINARY_ERROR
 from channels.testing import WebsocketCommunicator
 
 from gs2.asgi import application
@@ -85,12 +85,12 @@ async def test_bad_text_gets_an_error_and_the_socket_stays_open(text, reason):
     await communicator.disconnect()
 
 
-@pytest.mark.parametrize("data", [b"\x00\xff", b'{"count": 3}', b""])
+@pytest.mark.parametrize("data", BAD_BYTES)
 async def test_binary_frames_get_an_error_and_the_socket_stays_open(data):
     communicator = await connected()
     await communicator.send_input({"type": "websocket.receive", "bytes": data})
     answer = await communicator.receive_json_from()
-    assert "binary frames are not accepted" in answer["error"]
+    assert BINARY_ERROR in answer["error"]
     await assert_still_streams(communicator)
     await communicator.disconnect()
 
@@ -186,6 +186,41 @@ async def test_one_stream_holds_up_every_other_sync_consumer_in_the_process():
     await second.disconnect()
 
 
+@pytest.mark.hostile("a flood: 200 frames queued at once on one socket, while a second socket "
+                     "connects and streams",
+                     "the second socket is served between the flood's frames: the sockets take "
+                     "turns on the one sync thread, one handler at a time")
+async def test_a_flood_takes_turns_with_other_sockets_on_the_thread():
+    sent = []  # (socket, text or event type), in the order the consumers send them
+
+    def recording(label):
+        async def app(scope, receive, send):
+            async def send_and_record(message):
+                sent.append((label, message.get("text", message["type"])))
+                await send(message)
+
+            return await application(scope, receive, send_and_record)
+
+        return app
+
+    flood = WebsocketCommunicator(recording("flood"), PATH)
+    await flood.connect()
+    # 200 frames waiting in the consumer's queue: it handles them one after another.
+    for _ in range(200):
+        await flood.send_to(text_data="flood")
+    other = WebsocketCommunicator(recording("other"), PATH)
+    await other.connect()
+    await other.send_json_to({"count": 2, "interval": 0})
+    assert await receive_stream(other) == counted(2)
+    # The flood has not finished when the other socket's stream is done, and loses nothing.
+    floods = [text for label, text in sent if label == "flood"][1:]  # after the accept
+    assert len(floods) < 200
+    answers = [await flood.receive_json_from() for _ in range(200)]
+    assert all("not valid JSON" in answer["error"] for answer in answers)
+    await flood.disconnect()
+    await other.disconnect()
+
+
 async def test_every_handler_runs_on_one_shared_thread(monkeypatch):
     threads = []
     original = StreamSyncConsumer.websocket_connect
@@ -203,6 +238,8 @@ async def test_every_handler_runs_on_one_shared_thread(monkeypatch):
         await communicator.disconnect()
 
 
+@pytest.mark.hostile("a path no route matches (`/ws/nope/`), in process",
+                     "URLRouter raises `ValueError: No route found for path`")
 async def test_unknown_path_has_no_route():
     communicator = WebsocketCommunicator(application, "/ws/nope/")
     with pytest.raises(ValueError, match="No route found for path 'ws/nope/'"):
