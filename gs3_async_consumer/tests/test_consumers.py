@@ -4,7 +4,7 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
-from bad_input import BAD_TEXT
+from bad_input import BAD_BYTES, BAD_TEXT, BINARY_ERROR
 from channels.exceptions import StopConsumer
 from channels.testing import WebsocketCommunicator
 
@@ -114,12 +114,12 @@ async def test_bad_text_gets_an_error_and_the_socket_stays_open(text, reason):
     await communicator.disconnect()
 
 
-@pytest.mark.parametrize("data", [b"\x00\xff", b'{"count": 3}', b""])
+@pytest.mark.parametrize("data", BAD_BYTES)
 async def test_binary_frames_get_an_error_and_the_socket_stays_open(data):
     communicator = await connected()
     await communicator.send_input({"type": "websocket.receive", "bytes": data})
     answer = await communicator.receive_json_from()
-    assert "binary frames are not accepted" in answer["error"]
+    assert BINARY_ERROR in answer["error"]
     await assert_still_streams(communicator)
     await communicator.disconnect()
 
@@ -147,6 +147,8 @@ async def test_stop_ends_the_stream_early_and_no_frame_follows_stopped():
     await communicator.disconnect()
 
 
+@pytest.mark.hostile('`{"stop": true}` with no stream running',
+                     'an `{"error": ...}`; the socket stays open')
 async def test_stop_with_no_stream_running_is_an_error():
     communicator = await connected()
     await communicator.send_json_to({"stop": True})
@@ -159,6 +161,8 @@ async def test_stop_with_no_stream_running_is_an_error():
     await communicator.disconnect()
 
 
+@pytest.mark.hostile('`{"count": N}` while a stream runs',
+                     'an `{"error": ...}`; the running stream goes on, not restarted or doubled')
 async def test_count_while_a_stream_runs_is_an_error_and_the_stream_goes_on():
     communicator = await connected()
     await communicator.send_json_to(LONG)
@@ -175,6 +179,8 @@ async def test_count_while_a_stream_runs_is_an_error_and_the_stream_goes_on():
     await communicator.disconnect()
 
 
+@pytest.mark.hostile("a client that disconnects mid-stream",
+                     "the stream's task is cancelled and the consumer ends: nothing leaks")
 async def test_disconnect_mid_stream_cancels_the_task():
     communicator = await connected()
     await communicator.send_json_to(LONG)
@@ -250,6 +256,8 @@ async def test_two_streams_run_at_once_on_one_event_loop():
     await second.disconnect()
 
 
+@pytest.mark.hostile("a path no route matches (`/ws/nope/`), in process",
+                     "URLRouter raises `ValueError: No route found for path`")
 async def test_unknown_path_has_no_route():
     communicator = WebsocketCommunicator(application, "/ws/nope/")
     with pytest.raises(ValueError, match="No route found for path 'ws/nope/'"):

@@ -6,12 +6,11 @@ import urllib.request
 
 import pytest
 import websockets
-from bad_input import BAD_TEXT
+from bad_input import BAD_BYTES, BAD_TEXT, BINARY_ERROR, KiB, MiB
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 PATH = "/ws/ac/"
-MiB = 1024 * 1024
 # Long enough that it is always still running when a test stops it; a stopped stream is quick.
 LONG = json.dumps({"count": 100, "interval": 0.02})
 
@@ -68,16 +67,22 @@ async def test_close_mid_stream_closes_with_1000_before_the_stream_ends(lesson_s
     assert len(frames) < 99
 
 
+@pytest.mark.hostile("every bad frame of tests/bad_input.py under Daphne's limit, text and "
+                     'binary, then `{"stop": true}` with no stream, one after another on one '
+                     "real socket",
+                     'an `{"error": ...}` for each, in order; the same socket then streams')
 async def test_every_bad_input_gets_an_error_and_the_socket_stays_open(lesson_server):
     async with websockets.connect(lesson_server.ws(PATH)) as ws:
         for case in BAD_TEXT:
             text, reason = case.values
+            if len(text.encode()) >= MiB:
+                continue  # Daphne drops these: see the test below
             await ws.send(text)
             answer = json.loads(await ws.recv())
             assert reason in answer["error"], case.id
-        for data in (b"\x00\xff", b'{"count": 3}', b""):
-            await ws.send(data)
-            assert "binary frames are not accepted" in json.loads(await ws.recv())["error"]
+        for case in BAD_BYTES:
+            await ws.send(case.values[0])
+            assert BINARY_ERROR in json.loads(await ws.recv())["error"], case.id
         await ws.send(json.dumps({"stop": True}))
         assert "no stream is running" in json.loads(await ws.recv())["error"]
         # The same socket still works.
@@ -85,14 +90,43 @@ async def test_every_bad_input_gets_an_error_and_the_socket_stays_open(lesson_se
         assert await receive_until(ws, {"done": True}) == counted(2)
 
 
-async def test_a_frame_over_1_mib_is_dropped_by_daphne_and_the_server_lives_on(lesson_server):
+@pytest.mark.hostile("a frame of 1 MiB - 1 byte, just under Daphne's limit",
+                     'it reaches the consumer, which answers `{"error": "message too long: '
+                     '..."}`; the socket stays open')
+async def test_a_frame_just_under_the_limit_gets_an_error(lesson_server):
     async with websockets.connect(lesson_server.ws(PATH)) as ws:
-        await ws.send("x" * (MiB + 1))
-        # Daphne's own limit (DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE) drops the connection, with no
-        # close frame or with 1009 "message too big": the consumer never sees the frame.
+        await ws.send("x" * (MiB - 1))
+        assert "message too long" in json.loads(await ws.recv())["error"]
+        await ws.send(json.dumps({"count": 1, "interval": 0}))
+        assert await receive_until(ws, {"done": True}) == counted(1)
+
+
+OVER_THE_LIMIT = [
+    pytest.param("x" * MiB, id="1-MiB", marks=pytest.mark.hostile(
+        "a frame of exactly 1 MiB, over a real socket",
+        "Daphne drops the connection (`DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE` in settings.py); "
+        "the consumer never sees it; a new connection works")),
+    pytest.param("x" * (4 * MiB), id="4-MiB", marks=pytest.mark.hostile(
+        "a frame of 4 MiB", "Daphne drops the connection; a new connection works")),
+    pytest.param(["x" * (64 * KiB)] * 32, id="2-MiB-in-fragments", marks=pytest.mark.hostile(
+        "a message of 2 MiB in 32 fragments of 64 KiB (each frame under the limit)",
+        "Daphne drops the connection: the limit is on the whole message")),
+    pytest.param(b"\xff\xfe not UTF-8", id="invalid-utf-8", marks=pytest.mark.hostile(
+        "a text frame that is not valid UTF-8",
+        "Daphne drops the connection; the consumer never sees it")),
+]
+
+
+@pytest.mark.parametrize("message", OVER_THE_LIMIT)
+async def test_a_message_daphne_refuses_drops_the_connection_only(lesson_server, message):
+    async with websockets.connect(lesson_server.ws(PATH), max_size=None) as ws:
+        # Daphne's own checks drop the connection, with no close frame (or with 1009 "message
+        # too big", 1007 "invalid data"), maybe before the client has finished sending.
         with pytest.raises(websockets.ConnectionClosedError) as closed:
+            # text=True sends bytes as a text frame: only a misbehaving client does that.
+            await ws.send(message, text=True)
             await ws.recv()
-    assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
+    assert closed.value.rcvd is None or closed.value.rcvd.code in (1007, 1009)
     async with websockets.connect(lesson_server.ws(PATH)) as ws:
         await ws.send(json.dumps({"count": 1, "interval": 0}))
         assert await receive_until(ws, {"done": True}) == counted(1)
@@ -171,6 +205,8 @@ async def test_many_sockets_at_once_each_get_their_whole_stream(lesson_server):
     assert await asyncio.gather(*(stream(c) for c in counts)) == [counted(c) for c in counts]
 
 
+@pytest.mark.hostile("five clients that vanish mid-stream, one after another",
+                     "each stream is cancelled with its consumer; a new connection streams")
 async def test_a_disconnect_mid_stream_leaves_the_server_working(lesson_server):
     for _ in range(5):
         async with websockets.connect(lesson_server.ws(PATH)) as ws:
@@ -181,6 +217,29 @@ async def test_a_disconnect_mid_stream_leaves_the_server_working(lesson_server):
         assert await receive_until(ws, {"done": True}) == counted(2)
 
 
+@pytest.mark.hostile("a flood: 500 bad frames from one socket, sent without reading the answers, "
+                     "with a long stream running on it",
+                     "another socket connects and streams meanwhile; the flooding socket gets "
+                     "all 500 errors, in order, and its stream goes on")
+async def test_a_flood_from_one_socket_does_not_stop_another(lesson_server):
+    async with websockets.connect(lesson_server.ws(PATH)) as flood:
+        await flood.send(LONG)
+        for _ in range(500):
+            await flood.send("flood")
+        async with websockets.connect(lesson_server.ws(PATH)) as other:
+            await other.send(json.dumps({"count": 3, "interval": 0}))
+            assert await receive_until(other, {"done": True}) == counted(3)
+        frames = []
+        while sum("error" in frame for frame in frames) < 500:
+            frames.append(json.loads(await flood.recv()))
+        assert all("not valid JSON" in frame["error"] for frame in frames if "error" in frame)
+        # The stream counts on, in order, between the errors (closing the socket ends it).
+        numbers = [frame["n"] for frame in frames if "n" in frame]
+        assert numbers == list(range(1, len(numbers) + 1))
+
+
+@pytest.mark.hostile("a handshake to a path no route matches, `/ws/nope/`",
+                     "refused at the handshake (HTTP 500 from the router), within 3 s")
 async def test_unknown_path_is_refused_at_the_handshake(lesson_server):
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with asyncio.timeout(3):
@@ -188,6 +247,8 @@ async def test_unknown_path_is_refused_at_the_handshake(lesson_server):
     assert refused.value.response.status_code >= 400
 
 
+@pytest.mark.hostile('HTML in an error the page shows, `{"count": "<b>5</b>"}`, in Chromium',
+                     "shown as text (`textContent`): no `<b>` element in the page")
 def test_the_stop_button_ends_the_stream_in_the_page(lesson_server, browser):
     browser.get(lesson_server.url + "/")
     wait = WebDriverWait(browser, 10, poll_frequency=0.05)
@@ -208,3 +269,10 @@ def test_the_stop_button_ends_the_stream_in_the_page(lesson_server, browser):
     assert log[-2] == '> {"stop":true}' or log[-2].startswith('< {"n": ')
     assert int(element(By.ID, "latest").text) < 100
     assert not any('"done"' in line for line in log)
+
+    # An error that quotes the client's markup shows it as text, not as HTML.
+    element(By.ID, "raw").send_keys('{"count": "<b>5</b>"}')
+    element(By.ID, "send-raw").click()
+    wait.until(lambda _: element(By.ID, "status").text.startswith("error:"))
+    assert '"<b>5</b>"' in element(By.ID, "status").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "#status b")
