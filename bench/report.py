@@ -2,7 +2,7 @@
 
 Every number on the benchmarks page comes from here, computed from a run; nothing is typed in.
 The fragments link their charts as bench/<name>.png: they are included into docs/benchmarks.md,
-and links resolve from that page.
+and links resolve from that page; streams-table.md has no chart, for the lesson pages.
 """
 
 import textwrap
@@ -134,7 +134,7 @@ def machine_md(results):
     return table(["", "this run"], rows)
 
 
-def streams_md(results):
+def streams_md(results, chart=True):
     s = _section(results, "streams")
     if "params" not in s:
         return skipped(s) or "Not measured in this run.\n"
@@ -160,7 +160,7 @@ def streams_md(results):
             "that have ended shows that the others cannot end by then; that pace gives the "
             "projection (≈).\n\n")
     text += table(header, rows) + skipped(s)
-    if series:
+    if series and chart:
         text += "\n![Wall time against concurrent streams](bench/streams.png)\n"
     return text
 
@@ -386,7 +386,9 @@ def write(results, out):
         results["targets"] = targets(results)
     fragments = {"machine": machine_md, "streams": streams_md, "echo": echo_md,
                  "calibration": calibration_md, "fanout": fanout_md, "workers": workers_md,
-                 "targets": targets_md}
+                 "targets": targets_md,
+                 # The same table without its chart, for the gs2 and gs3 pages (other folders).
+                 "streams-table": lambda r: streams_md(r, chart=False)}
     for name, render in fragments.items():
         (out / f"{name}.md").write_text(
             "<!-- written by bench/report.py from results.json: edit the code, not this -->\n\n"
