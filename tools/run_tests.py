@@ -1,6 +1,7 @@
 """`make test`: services, ruff, each lesson's tests in its own pytest process, the docs build.
 
-The pytest processes run JOBS at a time (default 2; `make test JOBS=1` runs them one by one).
+The lessons' pytest processes run JOBS at a time (default 2; `make test JOBS=1`: one by one),
+then the repository-wide tests/ and the docs build.
 Each suite's output is printed whole when it ends. One summary at the end; its last line is
 `N passed, N failed, N skipped`; the exit status is 1 if anything failed.
 """
@@ -22,7 +23,7 @@ from testkit.services import provision  # noqa: E402
 BIN = Path(sys.executable).parent
 BUILD = ROOT / "build"
 # Suites that take longest start first, so the last one to end is a short one.
-SLOWEST_FIRST = ["gs4_", "gs5_", "tests", "gs6_", "gs7_"]
+SLOWEST_FIRST = ["gs4_", "gs5_", "gs6_", "gs7_"]
 
 
 def banner(text):
@@ -66,13 +67,9 @@ def pytest_suite(path):
     return path.name, (total - failed - skipped, failed, skipped), elapsed, note
 
 
-def suites():
-    found = list(lesson_dirs())
-    # Repository-wide checks (docs, troubleshooting reproductions) live in tests/ at the root.
-    if (ROOT / "tests" / "pytest.ini").is_file():
-        found.append(ROOT / "tests")
+def lessons_slowest_first():
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
-    return sorted(found, key=lambda p: next(
+    return sorted(lesson_dirs(), key=lambda p: next(
         (i for prefix, i in rank.items() if p.name.startswith(prefix)), len(rank)))
 
 
@@ -84,8 +81,12 @@ def main():
     jobs = max(1, int(os.environ.get("JOBS", "2")))
     banner(f"pytest: {jobs} suite(s) at a time")
     with ThreadPoolExecutor(jobs) as pool:
-        by_name = {r[0]: r for r in pool.map(pytest_suite, suites())}
-    results += [by_name[p.name] for p in [*lesson_dirs(), ROOT / "tests"] if p.name in by_name]
+        by_name = {r[0]: r for r in pool.map(pytest_suite, lessons_slowest_first())}
+    results += [by_name[p.name] for p in lesson_dirs()]
+    # Repository-wide checks (docs, troubleshooting, the hostile-case table) come after the
+    # lessons: some of them read what the lessons' runs recorded in build/.
+    if (ROOT / "tests" / "pytest.ini").is_file():
+        results.append(pytest_suite(ROOT / "tests"))
     results.append(check("docs build", [BIN / "mkdocs", "build", "--strict", "-q",
                                         "-d", str(BUILD / "site")]))
     banner(f"summary ({time.monotonic() - started:.0f}s)")
