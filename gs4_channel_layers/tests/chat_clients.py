@@ -13,13 +13,13 @@ from gs4.asgi import application
 ORIGIN = "http://127.0.0.1:8000"
 
 
-async def join(room="lobby", origin=ORIGIN):
+async def join(room="lobby", origin=ORIGIN, timeout=1):
     """A communicator connected to `room`, its first frame read: (communicator, channel name)."""
     headers = [(b"origin", origin.encode())] if origin else []
     communicator = WebsocketCommunicator(application, f"/ws/chat/{room}/", headers=headers)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout)
     assert connected
-    first = await communicator.receive_json_from()
+    first = await communicator.receive_json_from(timeout)
     assert set(first) == {"channel_name"}
     return communicator, first["channel_name"]
 
