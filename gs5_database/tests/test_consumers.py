@@ -12,15 +12,23 @@ import json
 from datetime import datetime
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
 from channels.testing import WebsocketCommunicator
 from chat_clients import ORIGIN, group_members, join, receive_text, stored, texts
 from django.core.exceptions import SynchronousOnlyOperation
+from django.core.management import CommandError, call_command
 from django.db import OperationalError
 
 from chat.consumers import HISTORY_LENGTH, MAX_MESSAGE_LENGTH, NOTIFICATIONS_GROUP, ChatConsumer
+from chat.flood import FLOOD_CLOSE_CODE, FLOOD_ERROR
 from chat.models import Message, Room
+from chat.routing import websocket_urlpatterns
 from gs5.asgi import application
+
+hostile = pytest.mark.hostile
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -122,33 +130,13 @@ async def test_many_concurrent_writers_lose_nothing():
         await communicator.disconnect()
 
 
-BAD_TEXT_FRAMES = {
-    "not JSON": "hello",
-    "empty text": "",
-    "a JSON list": '["message", "hi"]',
-    "a JSON string": '"hi"',
-    "JSON null": "null",
-    "an empty object": "{}",
-    "no message key": json.dumps({"text": "hi"}),
-    "message is a number": json.dumps({"message": 5}),
-    "message is null": json.dumps({"message": None}),
-    "message is a list": json.dumps({"message": ["hi"]}),
-    "message is empty": json.dumps({"message": ""}),
-    "message is whitespace": json.dumps({"message": " \t\n\u00a0 "}),
-    "message is too long": json.dumps({"message": "x" * (MAX_MESSAGE_LENGTH + 1)}),
-    "message is a lone surrogate": '{"message": "\\ud800"}',
-    "to is a number": json.dumps({"message": "hi", "to": 5}),
-    "to is a group name": json.dumps({"message": "hi", "to": "chat_lobby"}),
-    "a huge frame": json.dumps({"message": "x" * (1024 * 1024)}),
-}
-
-
-@pytest.mark.parametrize("frame", BAD_TEXT_FRAMES.values(), ids=BAD_TEXT_FRAMES.keys())
-async def test_bad_text_frames_get_an_error_and_nothing_is_stored(frame):
+async def error_and_nothing_stored(event):
+    """Send one raw frame event from alice: she alone gets {"error": ...}, nothing is stored,
+    and both sockets still talk afterwards. Returns the error."""
     alice, _ = await join()
     bob, _ = await join()
     # send_to() refuses empty text, so send the raw ASGI event a server would.
-    await alice.send_input({"type": "websocket.receive", "text": frame})
+    await alice.send_input({"type": "websocket.receive", **event})
     reply = await alice.receive_json_from(5)
     assert set(reply) == {"error"} and isinstance(reply["error"], str) and reply["error"]
     assert await bob.receive_nothing()
@@ -159,17 +147,139 @@ async def test_bad_text_frames_get_an_error_and_nothing_is_stored(frame):
     assert await stored("lobby") == ["after the error"]
     await alice.disconnect()
     await bob.disconnect()
+    return reply["error"]
 
 
+@hostile("malformed JSON: `hello`, `{\"message\": \"hi\"`",
+         "`{\"error\": ...}` to the sender only; nothing is stored; the socket stays open")
+@pytest.mark.parametrize("frame", ["hello", '{"message": "hi"'], ids=["words", "unclosed"])
+async def test_malformed_json_gets_an_error_and_nothing_is_stored(frame):
+    assert "not JSON" in await error_and_nothing_stored({"text": frame})
+
+
+@hostile("JSON nested thousands deep: `[[[[...`",
+         "`{\"error\": ...}` to the sender only; nothing is stored; the socket stays open")
+async def test_json_nested_too_deeply_gets_an_error_and_nothing_is_stored():
+    await error_and_nothing_stored({"text": '{"message": ' + "[" * 5000})
+
+
+@hostile("JSON that is not an object: `[\"message\", \"hi\"]`, `\"hi\"`, `null`",
+         "`{\"error\": ...}` to the sender only; nothing is stored; the socket stays open")
+@pytest.mark.parametrize("frame", ['["message", "hi"]', '"hi"', "null"])
+async def test_json_that_is_not_an_object_gets_an_error_and_nothing_is_stored(frame):
+    assert "JSON object" in await error_and_nothing_stored({"text": frame})
+
+
+@hostile("an empty text frame",
+         "`{\"error\": ...}` to the sender only; nothing is stored; the socket stays open")
+async def test_an_empty_text_frame_gets_an_error_and_nothing_is_stored():
+    await error_and_nothing_stored({"text": ""})
+
+
+@hostile("an object that is not a valid message: no `message`, not a string, empty, only "
+         "whitespace, 1001 characters, a lone surrogate",
+         "`{\"error\": ...}` to the sender only; nothing is stored; the socket stays open")
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "{}",
+        json.dumps({"text": "hi"}),
+        json.dumps({"message": 5}),
+        json.dumps({"message": None}),
+        json.dumps({"message": ["hi"]}),
+        json.dumps({"message": ""}),
+        json.dumps({"message": " \t\n\u00a0 "}),
+        json.dumps({"message": "x" * (MAX_MESSAGE_LENGTH + 1)}),
+        '{"message": "\\ud800"}',
+    ],
+    ids=["empty object", "no message key", "number", "null", "list", "empty", "whitespace",
+         "too long", "lone surrogate"],
+)
+async def test_an_invalid_message_gets_an_error_and_nothing_is_stored(frame):
+    await error_and_nothing_stored({"text": frame})
+
+
+@hostile("a `to` that is not a consumer's channel name: a number, a group name",
+         "`{\"error\": ...}` to the sender only; nothing is stored; the socket stays open")
+@pytest.mark.parametrize("to", [5, "chat_lobby"], ids=["number", "group name"])
+async def test_an_invalid_to_gets_an_error_and_nothing_is_stored(to):
+    await error_and_nothing_stored({"text": json.dumps({"message": "hi", "to": to})})
+
+
+@hostile("a frame of 64 KiB: valid JSON, its message far too long",
+         "`{\"error\": ...}` to the sender only; nothing is stored; the socket stays open")
+async def test_a_frame_of_64_kib_gets_an_error_and_nothing_is_stored():
+    frame = json.dumps({"message": "x" * (64 * 1024)})
+    assert "at most" in await error_and_nothing_stored({"text": frame})
+
+
+@hostile("a frame of 1 MiB that reaches the consumer (no server in between)",
+         "`{\"error\": ...}` before it is parsed; nothing is stored; the socket stays open")
+async def test_a_frame_of_1_mib_gets_an_error_and_nothing_is_stored():
+    # Through a real server it never gets here: Daphne drops it (test_e2e.py).
+    frame = json.dumps({"message": "x" * (1024 * 1024)})
+    assert "at most" in await error_and_nothing_stored({"text": frame})
+
+
+@hostile("a binary frame",
+         "`{\"error\": ...}` to the sender only; nothing is stored; the socket stays open")
 @pytest.mark.parametrize("data", [b"\x00\xff", b'{"message": "hi"}', b""], ids=repr)
 async def test_binary_frames_get_an_error_and_nothing_is_stored(data):
+    assert "binary" in await error_and_nothing_stored({"bytes": data})
+
+
+@hostile("a frame that names an event type: `{\"type\": \"chat.notification\" (or "
+         "\"websocket.disconnect\", \"websocket.close\", \"chat.message\", \"no.such.handler\"), "
+         "\"message\": ...}`",
+         "an ordinary message, stored and sent to the room; the client chooses no handler")
+@pytest.mark.parametrize(
+    "kind",
+    ["chat.notification", "websocket.disconnect", "websocket.close", "chat.message",
+     "no.such.handler"],
+)
+async def test_a_client_cannot_choose_the_handler(kind):
     alice, _ = await join()
-    await alice.send_input({"type": "websocket.receive", "bytes": data})
-    assert "binary" in (await alice.receive_json_from(5))["error"]
-    assert await stored("lobby") == []
+    bob, _ = await join()
+    # "type" from the client is just an extra key: the consumer writes the event's own type.
+    await alice.send_json_to({"type": kind, "message": "typed", "text": "boo"})
+    assert await receive_text(bob) == "typed"
+    assert await receive_text(alice) == "typed"
+    assert await stored("lobby") == ["typed"]
+    await bob.send_json_to({"message": "both still here"})
+    assert await receive_text(alice) == "both still here"
     await alice.disconnect()
+    await bob.disconnect()
 
 
+@hostile("a flood: one socket sends more frames than its burst allows, then a burst more",
+         "over the limit: `{\"error\": ...}`, the frame is neither stored nor sent; a whole "
+         "burst over: closed with 4029; the room is served throughout")
+async def test_a_flood_is_refused_then_closed_and_the_room_goes_on(channel_layer, settings):
+    # No tokens come back during the test (CHAT_RATE = 0): it counts frames, not time.
+    settings.CHAT_RATE, settings.CHAT_BURST = 0, 3
+    flooder, flooder_first = await join()
+    other, _ = await join()
+    for n in range(3):
+        await flooder.send_json_to({"message": f"flood {n}"})
+        assert await receive_text(other) == f"flood {n}"
+        assert await receive_text(flooder) == f"flood {n}"
+    for frame in ['{"message": "flood 3"}', "not even JSON", '{"message": "flood 5"}']:
+        await flooder.send_input({"type": "websocket.receive", "text": frame})
+        assert await flooder.receive_json_from(5) == {"error": FLOOD_ERROR}
+    assert await other.receive_nothing()
+    await flooder.send_json_to({"message": "flood 6"})
+    assert await flooder.receive_output(5) == {"type": "websocket.close", "code": FLOOD_CLOSE_CODE}
+    await flooder.disconnect()
+    assert await stored("lobby") == ["flood 0", "flood 1", "flood 2"]
+    assert flooder_first["channel_name"] not in await group_members(channel_layer, "chat_lobby")
+    await other.send_json_to({"message": "still served"})
+    assert await receive_text(other) == "still served"
+    await other.disconnect()
+
+
+@hostile("the database fails while saving a message",
+         "`{\"error\": ...}` to the sender; the room gets nothing: nothing is sent that is "
+         "not stored")
 async def test_a_message_the_database_cannot_save_is_not_sent(monkeypatch):
     async def database_is_down(self, text):
         raise OperationalError("database is locked")
@@ -244,21 +354,122 @@ async def test_valid_room_names_are_accepted(room):
     await communicator.disconnect()
 
 
-@pytest.mark.parametrize("room", ["", "two words", "a.b", "ünïcödé", "x" * 51, "lobby/extra"])
+@hostile("a room name with a space, a dot, `..`, unicode, 51 characters, a slash or `%20`",
+         "no route: refused at the handshake")
+@pytest.mark.parametrize(
+    "room", ["", "two words", "a.b", "..", "ünïcödé", "x" * 51, "lobby/extra", "a%20b"]
+)
 async def test_invalid_room_names_have_no_route(room):
     communicator = WebsocketCommunicator(
         application, f"/ws/chat/{room}/", headers=[(b"origin", ORIGIN.encode())]
     )
+    # The router raises at once: no need to wait a second.
     with pytest.raises(ValueError, match="No route found"):
-        await communicator.connect()
+        await communicator.connect(timeout=0.1)
 
 
-@pytest.mark.parametrize("origin", ["http://evil.example", None], ids=["another site", "none"])
+async def handshake_accepted(origin, stack=application):
+    headers = [(b"origin", origin.encode())] if origin is not None else []
+    communicator = WebsocketCommunicator(stack, "/ws/chat/lobby/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    if connected:
+        await communicator.disconnect()
+    return connected
+
+
+@hostile("a handshake from another site's page, a look-alike or no origin: "
+         "`http://evil.example`, `http://127.0.0.1.evil.test`, `http://localhost.evil.test:8000`, "
+         "`http://127.0.0.1:8000@evil.test`, none",
+         "refused at the handshake (403)")
+@pytest.mark.parametrize(
+    "origin",
+    ["http://evil.example", "http://127.0.0.1.evil.test", "http://localhost.evil.test:8000",
+     "http://127.0.0.1:8000@evil.test", None],
+)
 async def test_other_origins_are_refused(origin):
-    headers = [(b"origin", origin.encode())] if origin else []
-    communicator = WebsocketCommunicator(application, "/ws/chat/lobby/", headers=headers)
-    connected, _ = await communicator.connect()
-    assert not connected
+    assert not await handshake_accepted(origin)
+
+
+@hostile("with `ALLOWED_HOSTS = example.com`: `https://example.com.evil.test`, "
+         "`https://www.example.com`, `https://evil-example.com`",
+         "refused at the handshake (403)")
+@pytest.mark.parametrize(
+    "origin", ["https://example.com.evil.test", "https://www.example.com", "https://evil-example.com"]
+)
+async def test_a_lookalike_of_a_production_host_is_refused(settings, origin):
+    settings.ALLOWED_HOSTS = ["example.com"]
+    # The validator reads ALLOWED_HOSTS when it is built (gs5/asgi.py, at import): build anew.
+    stack = AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns))
+    assert await handshake_accepted("https://example.com", stack)
+    assert not await handshake_accepted(origin, stack)
+
+
+# Faults: sockets that leave at the worst moment, come and go by the thousand, and a command
+# line that tries to pick the event type. Redis stopping is in test_redis.py.
+
+
+@hostile("a socket that disconnects in the middle of a broadcast",
+         "everyone else gets every message, in order, and every message is stored")
+async def test_a_socket_leaving_mid_broadcast_disturbs_no_one(channel_layer):
+    # In memory only: on Redis a leaving socket can, rarely, take a message for another socket
+    # of its process with it (gs4's docs page, "Delivery"); the database still has it.
+    sender, _ = await join("busy")
+    stayers = [(await join("busy"))[0] for _ in range(3)]
+    leavers = [(await join("busy"))[0] for _ in range(3)]
+
+    async def broadcast():
+        for n in range(25):
+            await sender.send_json_to({"message": f"message {n}"})
+
+    async def leave():
+        for communicator in leavers:
+            await asyncio.sleep(0)  # let the broadcast run in between
+            await communicator.disconnect()
+
+    await asyncio.gather(broadcast(), leave())
+    expected = [f"message {n}" for n in range(25)]
+    for communicator in (sender, *stayers):
+        assert [await receive_text(communicator) for _ in expected] == expected
+        await communicator.disconnect()
+    assert await stored("busy") == expected
+
+
+@hostile("1000 sockets connect and disconnect, 20 at a time",
+         "no group membership is left behind, in memory or in Redis")
+@pytest.mark.parametrize("channel_layer", ["RedisChannelLayer"], indirect=True)
+async def test_1000_connections_in_and_out_leave_no_membership(channel_layer):
+    # On Redis, where a membership left behind would outlive the server. gs4 runs the same
+    # test on both layers; this consumer joins and leaves its groups in the same way.
+    async def in_and_out(n):
+        communicator, _ = await join(f"churn_{n % 10}")
+        await communicator.disconnect(timeout=10)
+
+    for first in range(0, 1000, 20):
+        await asyncio.gather(*(in_and_out(n) for n in range(first, first + 20)))
+    for room in range(10):
+        assert await group_members(channel_layer, f"chat_churn_{room}") == set()
+    assert await group_members(channel_layer, NOTIFICATIONS_GROUP) == set()
+    # channels_redis deletes a group's sorted set with its last member: no key is left.
+    connection = channel_layer.connection(0)
+    pattern = channel_layer._group_key("*").decode()
+    assert [key async for key in connection.scan_iter(match=pattern)] == []
+
+
+@hostile("`manage.py notify --type websocket.close TEXT`: a command line that picks the event "
+         "type", "refused by the command (it has no such option) before anything is sent")
+@pytest.mark.parametrize("channel_layer", ["RedisChannelLayer"], indirect=True)
+async def test_notify_cannot_choose_the_event_type():
+    alice, _ = await join()
+    with pytest.raises(CommandError, match="unrecognized arguments"):
+        await sync_to_async(call_command)("notify", "--type", "websocket.close", "hi")
+    assert await alice.receive_nothing()
+    # JSON in the text is only text: it arrives as the notification, and nothing else happens.
+    text = json.dumps({"type": "websocket.close"})
+    await sync_to_async(call_command)("notify", text)
+    assert await alice.receive_json_from(5) == {"notification": text}
+    await alice.send_json_to({"message": "still open"})
+    assert await receive_text(alice) == "still open"
+    await alice.disconnect()
 
 
 # The mistake this lesson prevents: the ORM called straight from async code.

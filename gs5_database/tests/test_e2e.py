@@ -20,6 +20,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 WRITERS, MESSAGES = 10, 20
+hostile = pytest.mark.hostile
 
 
 def get(server, path):
@@ -53,28 +54,66 @@ def test_index_and_room_pages_keep_the_tutorials_element_ids(lesson_server):
         assert f'id="{element}"' in room
 
 
-@pytest.mark.parametrize("path", ["/ws/chat/two%20words/", "/ws/chat/a.b/", "/ws/chat/lobby"])
-async def test_invalid_room_names_are_refused_at_the_handshake(lesson_server, path):
-    with pytest.raises(websockets.InvalidStatus) as refused:
+@hostile("a room path with a space, a dot, unicode, `..`, `%2e%2e`, an encoded slash, no "
+         "trailing slash", "refused at the handshake (an HTTP error, within 3 seconds)")
+async def test_invalid_room_names_are_refused_at_the_handshake(lesson_server):
+    paths = ["/ws/chat/two%20words/", "/ws/chat/a.b/", "/ws/chat/%C3%BCn%C3%AF/",
+             "/ws/chat/../chat/lobby/", "/ws/chat/%2e%2e/", "/ws/chat/a%2Fb/", "/ws/chat/lobby"]
+    # All at once: Daphne notices a path with no route on its next check, up to a second later.
+    statuses = await asyncio.gather(*(handshake_status(lesson_server, path) for path in paths))
+    refused = dict(zip(paths, statuses, strict=True))
+    assert all(status >= 400 for status in refused.values()), refused
+
+
+async def handshake_status(server, path):
+    """The HTTP status that answers a handshake to `path` (101 if it opened), within 3 s."""
+    try:
         async with asyncio.timeout(3):
-            await websockets.connect(lesson_server.ws(path), origin=lesson_server.origin)
-    assert refused.value.response.status_code >= 400
+            ws = await websockets.connect(server.ws(path), origin=server.origin)
+    except websockets.InvalidStatus as refused:
+        return refused.response.status_code
+    await ws.close()
+    return 101
 
 
-@pytest.mark.parametrize("origin", ["http://evil.example", None])
+@hostile("a handshake from a foreign, a look-alike or no origin: `http://evil.example`, "
+         "`http://127.0.0.1.evil.test`, `http://localhost.evil.test:PORT`, none",
+         "refused at the handshake (403)")
+@pytest.mark.parametrize(
+    "origin",
+    ["http://evil.example", "http://127.0.0.1.evil.test", "http://localhost.evil.test:{port}",
+     None],
+)
 async def test_foreign_origins_are_refused_at_the_handshake(lesson_server, origin):
+    origin = origin and origin.format(port=lesson_server.port)
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with asyncio.timeout(3):
             await websockets.connect(lesson_server.ws("/ws/chat/lobby/"), origin=origin)
     assert refused.value.response.status_code == 403
 
 
+@hostile("a frame of 64 KiB over a real socket: valid JSON, its message far too long",
+         "`{\"error\": ...}` to the sender only; nothing is stored; the socket stays open")
+async def test_a_frame_of_64_kib_gets_an_error_and_nothing_is_stored(lesson_server):
+    alice, _ = await ws_join(lesson_server, "frames_of_64_kib")
+    await alice.send(json.dumps({"message": "x" * (64 * 1024)}))
+    assert "at most" in (await recv_json(alice))["error"]
+    bob, first = await ws_join(lesson_server, "frames_of_64_kib")
+    assert first["history"] == []
+    for ws in (alice, bob):
+        await ws.close()
+
+
+@hostile("a frame of 1 MiB", "the server drops the connection (1009); nothing is stored, and a "
+         "new connection works")
 async def test_a_frame_of_a_mebibyte_is_never_processed(lesson_server):
     alice, _ = await ws_join(lesson_server, "big_frames")
     await alice.send(json.dumps({"message": "x" * (1024 * 1024)}))
-    # Daphne drops a frame over its 1 MiB limit with the connection (close code 1009).
-    with pytest.raises(websockets.ConnectionClosed):
+    # Daphne drops a frame over its limit (DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE, settings.py)
+    # with the connection (close code 1009).
+    with pytest.raises(websockets.ConnectionClosed) as closed:
         await recv_json(alice)
+    assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
     # Nothing was stored, and new connections work.
     bob, first = await ws_join(lesson_server, "big_frames")
     assert first["history"] == []
@@ -137,6 +176,8 @@ async def test_worker_processes_share_the_database_without_locking_errors(
         await ws.close()
 
 
+@hostile("another process holds SQLite's write lock while a message arrives",
+         "the server waits for the lock, then saves and sends: no \"database is locked\"")
 async def test_while_another_process_writes_to_sqlite_the_server_waits_instead_of_failing(
     start_server, tmp_path
 ):
