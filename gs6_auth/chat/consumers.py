@@ -6,6 +6,7 @@ from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError, transaction
 
+from .flood import FLOOD_CLOSE_CODE, FLOOD_ERROR, TokenBucket
 from .models import Message, Room
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # in a group name.
         self.room_name = self.scope["url_route"]["kwargs"]["room_name"]
         self.room_group_name = f"chat_{self.room_name}"
+        # Each socket has its own flood control (chat/flood.py).
+        self.flood = TokenBucket.from_settings()
         # AuthMiddleware (gs6/asgi.py) put the session's user here: a User, or AnonymousUser.
         self.user = self.scope["user"]
         if not self.user.is_authenticated:
@@ -74,6 +77,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         # self.channel_name is this connection's own address on the channel layer, made for it
         # when the consumer started. Joining a group files that address under the group's name.
+        # Join before accept(): if the layer is down (Redis stopped), group_add raises here and
+        # the handshake is refused, instead of opening a socket that would never hear its room.
         await self.channel_layer.group_add(self.room_group_name, self.channel_name)
         await self.channel_layer.group_add(NOTIFICATIONS_GROUP, self.channel_name)
         # Join the group before reading the history: a message saved in between then arrives
@@ -114,6 +119,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         # Who sent it is self.user, from the session. A "user" key in the frame is never read:
         # it says whatever the client wants it to say.
+        if await self.flooded():
+            return
         data, error = parse_frame(text_data)
         if error:
             await self.send_error(error)
@@ -135,6 +142,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_send(
             self.room_group_name, {"type": "chat.message", **message.as_frame()}
         )
+
+    async def flooded(self):
+        """True if this frame is over the flood limit and dropped. It runs before any other
+        check: a flood of bad frames is a flood too."""
+        verdict = self.flood.take()
+        if verdict == "refuse":
+            await self.send_error(FLOOD_ERROR)
+        elif verdict == "close":
+            await self.close(code=FLOOD_CLOSE_CODE)
+        return verdict != "ok"
 
     async def send_private(self, to, message):
         if not self.is_consumer_channel(to):

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -11,6 +12,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-insecure-gs6-development-only")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+# The development key is published in this file: never run without DEBUG on it.
+if not DEBUG and SECRET_KEY.startswith("django-insecure-"):
+    raise ImproperlyConfigured("DJANGO_DEBUG=0 needs a DJANGO_SECRET_KEY of your own: the "
+                               "development key is in the source code for anyone to read")
 
 INSTALLED_APPS = [
     # First, so that its `runserver` (ASGI, websockets) replaces Django's (WSGI, HTTP only).
@@ -52,6 +57,19 @@ TEMPLATES = [
 ]
 
 ASGI_APPLICATION = "gs6.asgi.application"
+
+# Daphne drops the connection on a bigger websocket message, before any consumer sees it.
+# Its default lets exactly 1 MiB through; one byte less makes "1 MiB and more" the refused size.
+# runserver reads these; the `daphne` command takes --websocket-max-message-size and
+# --websocket-max-frame-size, uvicorn --ws-max-size (`make gs6-workers` passes 1048575).
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024 - 1
+DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 1024 * 1024 - 1
+
+# Flood control for each chat socket (chat/flood.py): CHAT_BURST frames at once, then CHAT_RATE
+# a second. A frame over that gets {"error": ...} and is not sent; a socket that sends a whole
+# burst more is closed with code 4029.
+CHAT_RATE = 10
+CHAT_BURST = 30
 
 # The channel layer: how consumers (and any other code) send messages to each other.
 # The in-memory layer lives inside one process: fine for `make gs6` and for tests, useless for

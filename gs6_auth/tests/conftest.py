@@ -59,6 +59,14 @@ async def close_database_connections():
     await channels.db.aclose_old_connections()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Django's password hasher is slow on purpose (a million rounds of PBKDF2): in-process
+    tests that make users use a fast one, as Django's testing docs suggest. Real servers, and
+    the login tests in test_e2e.py, keep the real one."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def alice(transactional_db):
     return get_user_model().objects.create_user("alice", password=PASSWORD)

@@ -2,16 +2,21 @@
 through Django's form over HTTP, real websockets carrying the session cookie, and Chromium.
 
 Tests that only look use the shared `lesson_server`. Tests that log in get `auth_server`: a
-server of their own on a SQLite file in tmp_path, with a user made by createsuperuser.
+server of their own on a copy of a SQLite file that was migrated once for the module, with
+users alice and bob made by createsuperuser.
 """
 
 import asyncio
 import json
+import sqlite3
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
 import websockets
 from chat_clients import (
+    LESSON,
     PASSWORD,
     Visitor,
     create_user,
@@ -24,18 +29,37 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from testkit.lessons import server_env
+
+hostile = pytest.mark.hostile
+
+
+@pytest.fixture(scope="module")
+def template_database(tmp_path_factory):
+    """A migrated SQLite file with two users, alice and bob, made once for this module the way a
+    learner makes them (`migrate`, `createsuperuser`). Each test's server gets a copy."""
+    path = tmp_path_factory.mktemp("gs6") / "template.sqlite3"
+    url = f"sqlite:///{path}"
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                   cwd=LESSON, env=server_env({"DATABASE_URL": url}), check=True, timeout=60)
+    for username in ("alice", "bob"):
+        create_user(url, username)
+    return path
+
 
 @pytest.fixture
-def database_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'gs6.sqlite3'}"
+def database_url(tmp_path, template_database):
+    path = tmp_path / "gs6.sqlite3"
+    # SQLite's backup API copies a consistent database, write-ahead log included.
+    with sqlite3.connect(template_database) as source, sqlite3.connect(path) as copy:
+        source.backup(copy)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
 def auth_server(start_server, database_url):
-    """This lesson's server on a database of the test's own, with a user, alice, in it."""
-    server = start_server(env={"DATABASE_URL": database_url})  # migrates first
-    create_user(database_url, "alice")
-    return server
+    """This lesson's server on a database of the test's own, with users alice and bob in it."""
+    return start_server(env={"DATABASE_URL": database_url}, migrate=False)
 
 
 async def refused_status(server, **connect):
@@ -63,6 +87,8 @@ def test_the_login_page_is_djangos_form_and_logout_is_post_only(lesson_server):
     assert visitor.request("/accounts/logout/")[0] == 405
 
 
+@hostile("an anonymous handshake to a real server: no cookie, or a made-up session key",
+         "refused at the handshake (403); the server goes on")
 @pytest.mark.parametrize("session", [None, "made-up-session-key"], ids=["no cookie", "made up"])
 async def test_an_anonymous_handshake_is_refused(lesson_server, session):
     assert await refused_status(lesson_server, session=session) == 403
@@ -70,8 +96,7 @@ async def test_an_anonymous_handshake_is_refused(lesson_server, session):
     assert Visitor(lesson_server).request("/")[0] == 200
 
 
-async def test_log_in_through_the_form_then_chat_under_your_own_name(auth_server, database_url):
-    create_user(database_url, "bob")
+async def test_log_in_through_the_form_then_chat_under_your_own_name(auth_server):
     alice, bob = Visitor(auth_server), Visitor(auth_server)
     # A wrong password: the form again, with an error, and no session.
     status, _, page = alice.log_in("alice", "not the password")
@@ -104,18 +129,25 @@ async def test_log_in_through_the_form_then_chat_under_your_own_name(auth_server
     await ws.close()
 
 
+@hostile("a valid session cookie sent from another site's page (cross-site websocket "
+         "hijacking): `http://evil.example`, `https://127.0.0.1.evil.example`, "
+         "`http://localhost.evil.test:PORT`, `null`",
+         "refused at the handshake (403); the same cookie from the lesson's origin works")
 async def test_a_foreign_origin_is_refused_even_with_a_valid_session(auth_server):
     # Cross-site websocket hijacking: a page on another site opens a socket, and the browser
     # attaches the visitor's cookie. The origin check refuses it before the cookie counts.
     visitor = Visitor(auth_server)
     visitor.log_in("alice")
-    for origin in ["http://evil.example", "https://127.0.0.1.evil.example", "null"]:
+    for origin in ["http://evil.example", "https://127.0.0.1.evil.example",
+                   f"http://localhost.evil.test:{auth_server.port}", "null"]:
         assert await refused_status(auth_server, session=visitor.session, origin=origin) == 403
     # The same cookie from the lesson's own origin works.
     ws, _ = await ws_join(auth_server, session=visitor.session)
     await ws.close()
 
 
+@hostile("the session cookie of a user who logged out, on a real server",
+         "refused at the handshake (403); logging in again makes a new session that works")
 async def test_after_logout_the_old_session_cookie_no_longer_opens_a_socket(auth_server):
     visitor = Visitor(auth_server)
     visitor.log_in("alice")
@@ -137,6 +169,25 @@ async def test_after_logout_the_old_session_cookie_no_longer_opens_a_socket(auth
     await ws.send(json.dumps({"message": "back again"}))
     assert (await recv_json(ws))["user"] == "alice"
     assert await nothing_more(ws)
+    await ws.close()
+
+
+@hostile("a frame of 1 MiB over a logged-in socket",
+         "the server drops the connection (1009); nothing is stored, and a new connection works")
+async def test_a_frame_of_a_mebibyte_is_never_processed(auth_server):
+    visitor = Visitor(auth_server)
+    visitor.log_in("alice")
+    ws, _ = await ws_join(auth_server, "big", session=visitor.session)
+    # One byte under the limit reaches the consumer, which refuses it before parsing it.
+    await ws.send("x" * (1024 * 1024 - 1))
+    assert "at most" in (await recv_json(ws))["error"]
+    await ws.send(json.dumps({"message": "x" * (1024 * 1024)}))
+    # Over Daphne's limit (settings.py): the frame never reaches the consumer.
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await recv_json(ws)
+    assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
+    ws, first = await ws_join(auth_server, "big", session=visitor.session)
+    assert first["history"] == []
     await ws.close()
 
 
