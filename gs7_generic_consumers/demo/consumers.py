@@ -16,6 +16,8 @@ from channels.generic.websocket import (
     WebsocketConsumer,
 )
 
+from .flood import FLOOD_CLOSE_CODE, FLOOD_ERROR, TokenBucket
+
 BINARY_ERROR = "binary frames are not accepted: send text"
 # Daphne never sends an empty text frame (it skips falsy text), so "" cannot be echoed back.
 EMPTY_ERROR = "empty frame: there is nothing to echo"
@@ -182,12 +184,27 @@ class ChatConsumer(AsyncSafeJsonWebsocketConsumer):
             raise DenyConnection
         # A per-room group comes from the URL, so it cannot be in the class's `groups` list.
         self.group_name = f"chat_{room_name}"
+        # Each socket has its own flood control (demo/flood.py), as in gs4.
+        self.flood = TokenBucket.from_settings()
+        # Join before accept(): if the layer is down (Redis stopped), group_add raises here and
+        # the handshake is refused, instead of opening a socket that would never hear its room.
         await self.channel_layer.group_add(self.group_name, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
         if self.group_name:  # None if the handshake was refused
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # Flood control before anything else, decoding included: a flood of bad frames is a
+        # flood too. Then the safe JSON handling of the base class, and receive_json().
+        verdict = self.flood.take()
+        if verdict == "refuse":
+            await self.send_json({"error": FLOOD_ERROR})
+        elif verdict == "close":
+            await self.close(code=FLOOD_CLOSE_CODE)
+        else:
+            await super().receive(text_data, bytes_data, **kwargs)
 
     async def receive_json(self, content, **kwargs):
         error = message_error(content)
@@ -216,6 +233,7 @@ class SyncChatConsumer(SafeJsonWebsocketConsumer):
         if not ROOM_NAME.fullmatch(room_name):
             raise DenyConnection
         self.group_name = f"chat_{room_name}"
+        self.flood = TokenBucket.from_settings()
         # The channel layer's methods are coroutines: a sync consumer wraps each call.
         async_to_sync(self.channel_layer.group_add)(self.group_name, self.channel_name)
         self.accept()
@@ -223,6 +241,15 @@ class SyncChatConsumer(SafeJsonWebsocketConsumer):
     def disconnect(self, code):
         if self.group_name:
             async_to_sync(self.channel_layer.group_discard)(self.group_name, self.channel_name)
+
+    def receive(self, text_data=None, bytes_data=None, **kwargs):
+        verdict = self.flood.take()
+        if verdict == "refuse":
+            self.send_json({"error": FLOOD_ERROR})
+        elif verdict == "close":
+            self.close(code=FLOOD_CLOSE_CODE)
+        else:
+            super().receive(text_data, bytes_data, **kwargs)
 
     def receive_json(self, content, **kwargs):
         error = message_error(content)

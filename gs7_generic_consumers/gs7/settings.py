@@ -3,12 +3,18 @@
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # From the environment in production; the defaults are for development only.
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-insecure-gs7-development-only")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+# The development key is published in this file: never run without DEBUG on it.
+if not DEBUG and SECRET_KEY.startswith("django-insecure-"):
+    raise ImproperlyConfigured("DJANGO_DEBUG=0 needs a DJANGO_SECRET_KEY of your own: the "
+                               "development key is in the source code for anyone to read")
 
 INSTALLED_APPS = [
     # First, so that its `runserver` (ASGI, websockets) replaces Django's (WSGI, HTTP only).
@@ -51,9 +57,18 @@ TEMPLATES = [
 
 ASGI_APPLICATION = "gs7.asgi.application"
 
-# Daphne's runserver drops the connection of a client whose message is longer than this many
-# bytes, before any consumer sees it. Its default (1024 * 1024) lets exactly 1 MiB through.
+# Daphne drops the connection on a bigger websocket message, before any consumer sees it.
+# Its default lets exactly 1 MiB through; one byte less makes "1 MiB and more" the refused size.
+# runserver reads these; the `daphne` command takes --websocket-max-message-size and
+# --websocket-max-frame-size, uvicorn --ws-max-size (`make gs7-workers` passes 1048575).
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024 - 1
+DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 1024 * 1024 - 1
+
+# Flood control for each chat socket (demo/flood.py): CHAT_BURST frames at once, then CHAT_RATE
+# a second. A frame over that gets {"error": ...} and is not sent; a socket that sends a whole
+# burst more is closed with code 4029.
+CHAT_RATE = 10
+CHAT_BURST = 30
 
 # The channel layer: how consumers (and any other code) send messages to each other.
 # The in-memory layer lives inside one process: fine for `make gs7` and for tests, useless for

@@ -11,8 +11,11 @@ import websockets
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from demo.flood import FLOOD_CLOSE_CODE, FLOOD_ERROR
+
 TEXT_ECHOES = ["/ws/wsc/", "/ws/awsc/"]
 CHATS = ["/ws/ajwc/", "/ws/jwc/"]
+hostile = pytest.mark.hostile
 
 
 def open_socket(server, path, origin=None):
@@ -73,6 +76,8 @@ async def test_text_echo_through_the_real_server(lesson_server, path):
         assert await recv(ws) == "after binary and empty"
 
 
+@hostile("bad frames to the JSON echo over a real socket: not JSON, an array, empty, `NaN`, "
+         "nesting 200,000 deep, binary", "`{\"error\": ...}` for each; the socket stays open")
 async def test_json_echo_and_its_errors_through_the_real_server(lesson_server):
     async with open_socket(lesson_server, "/ws/jwc/") as ws:
         await ws.send(json.dumps({"a": [1, "ü", None]}))
@@ -86,6 +91,8 @@ async def test_json_echo_and_its_errors_through_the_real_server(lesson_server):
         assert await recv_json(ws) == {"echo": {}}
 
 
+@hostile("a frame of 1 MiB to any endpoint",
+         "the server drops the connection (1009); a new connection works")
 @pytest.mark.parametrize("path", [*TEXT_ECHOES, "/ws/jwc/", "/ws/ajwc/lobby/"])
 async def test_an_oversized_frame_is_dropped_by_the_server_and_it_keeps_serving(
     lesson_server, path
@@ -156,7 +163,8 @@ async def test_many_sockets_in_one_room_each_get_every_message(lesson_server):
 async def test_rooms_span_server_processes_through_redis(start_server, redis_url):
     prefix = f"gs7-e2e-{uuid.uuid4().hex}"
     env = {"REDIS_URL": redis_url, "CHANNEL_LAYER_PREFIX": prefix}
-    first, second = start_server(env=env), start_server(env=env, migrate=False)
+    # The sockets never touch the database: no migrate step before the servers.
+    first, second = start_server(env=env, migrate=False), start_server(env=env, migrate=False)
     room = new_room()
     try:
         async with (
@@ -173,12 +181,20 @@ async def test_rooms_span_server_processes_through_redis(start_server, redis_url
                 await client.delete(*keys)
 
 
+@hostile("a handshake from a foreign or a look-alike origin: `http://evil.example`, "
+         "`http://localhost.evil.example`, `http://localhost.evil.test:PORT`",
+         "refused at the handshake (403)")
 @pytest.mark.parametrize("path", ["/ws/wsc/", "/ws/awsc/", "/ws/jwc/", "/ws/ajwc/lobby/"])
-@pytest.mark.parametrize("origin", ["http://evil.example", "http://localhost.evil.example"])
+@pytest.mark.parametrize(
+    "origin",
+    ["http://evil.example", "http://localhost.evil.example", "http://localhost.evil.test:{port}"],
+)
 async def test_a_foreign_origin_is_refused_at_the_handshake(lesson_server, path, origin):
+    origin = origin.format(port=lesson_server.port)
     assert await assert_refused(lesson_server, path, origin) == 403
 
 
+@hostile("a handshake without an `Origin` header (any script)", "refused at the handshake (403)")
 async def test_a_socket_without_origin_is_refused(lesson_server):
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with asyncio.timeout(3):
@@ -193,17 +209,60 @@ async def test_localhost_origin_is_allowed(lesson_server):
         assert await recv(ws) == "from localhost"
 
 
+@hostile("a room name with a space, unicode, a dot, a newline, 51 characters, a slash",
+         "refused at the handshake (an HTTP error, within 3 seconds)")
 @pytest.mark.parametrize("chat", CHATS)
 @pytest.mark.parametrize("room", ["bad%20name", "caf%C3%A9", "a.b", "room%0A", "x" * 51, "a/b"])
 async def test_an_invalid_room_name_is_refused_at_the_handshake(lesson_server, chat, room):
     assert await assert_refused(lesson_server, f"{chat}{room}/") >= 400
 
 
+@hostile("a path no route matches", "refused at the handshake; the server keeps serving")
 async def test_an_unknown_path_is_refused_and_the_server_keeps_serving(lesson_server):
     assert await assert_refused(lesson_server, "/ws/nope/") >= 400
     async with open_socket(lesson_server, "/ws/ajwc/lobby/") as ws:
         await ws.send('{"message": "still here"}')
         assert await recv_json(ws) == {"message": "still here"}
+
+
+@hostile("a frame of 64 KiB to a room over a real socket: valid JSON, its message far too long",
+         "`{\"error\": ...}` to the sender only; the socket stays open")
+@pytest.mark.parametrize("chat", CHATS)
+async def test_a_frame_of_64_kib_gets_an_error_through_the_real_server(lesson_server, chat):
+    async with open_socket(lesson_server, f"{chat}{new_room()}/") as ws:
+        await ws.send(json.dumps({"message": "x" * 65536}))
+        assert "65536 characters" in await recv_error(ws)
+        await ws.send('{"message": "still open"}')
+        assert await recv_json(ws) == {"message": "still open"}
+
+
+@hostile("a flood: one socket sends 300 messages to a room as fast as it can",
+         "the first ones (a burst of 30) reach the room, the rest get `{\"error\": ...}`, then "
+         "the server closes the socket with 4029; the others are served throughout")
+@pytest.mark.parametrize("chat", CHATS)
+async def test_a_flood_is_cut_off_and_everyone_else_is_served(lesson_server, chat):
+    room = new_room()
+    async with (
+        open_socket(lesson_server, f"{chat}{room}/") as flooder,
+        open_socket(lesson_server, f"{chat}{room}/") as listener,
+    ):
+        for n in range(300):
+            await flooder.send(json.dumps({"message": f"flood {n}"}))
+        frames = []
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                frames.append(await recv_json(flooder))
+        assert closed.value.rcvd.code == FLOOD_CLOSE_CODE
+        sent = [frame["message"] for frame in frames if "message" in frame]
+        refused = [frame for frame in frames if "message" not in frame]
+        # At least the burst got through, in order; the flooder was told about the others.
+        assert sent[:30] == [f"flood {n}" for n in range(30)]
+        assert sent == sorted(sent, key=lambda text: int(text.split()[1]))
+        assert refused and all(frame == {"error": FLOOD_ERROR} for frame in refused)
+        # The room heard exactly what was sent, and the listener is still served.
+        assert [(await recv_json(listener))["message"] for _ in sent] == sent
+        await listener.send('{"message": "still here"}')
+        assert await recv_json(listener) == {"message": "still here"}
 
 
 def test_browser_page_talks_to_the_json_echo_and_a_room(lesson_server, browser):

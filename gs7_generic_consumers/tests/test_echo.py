@@ -8,6 +8,8 @@ from channels.testing import WebsocketCommunicator
 
 from demo.consumers import BINARY_ERROR, BINARY_JSON_ERROR, EMPTY_ERROR, EMPTY_JSON_ERROR
 
+hostile = pytest.mark.hostile
+
 TEXT_ECHOES = ["/ws/wsc/", "/ws/awsc/"]
 FRAMES = ["hello", "ünïcödé ✓", '{"json": "stays text"}', "<b>not bold</b>", "x" * 100_000]
 
@@ -28,6 +30,7 @@ async def test_text_frames_come_back_unchanged_and_in_order(connect, path):
     assert await communicator.receive_nothing()
 
 
+@hostile("an empty text frame to an echo", "`{\"error\": ...}`; the socket stays open")
 @pytest.mark.parametrize("path", TEXT_ECHOES)
 async def test_an_empty_text_frame_gets_an_error_and_the_socket_stays_open(connect, path):
     communicator = await connect(path)
@@ -38,6 +41,7 @@ async def test_an_empty_text_frame_gets_an_error_and_the_socket_stays_open(conne
     assert await communicator.receive_from() == "after empty"
 
 
+@hostile("a binary frame to an echo", "`{\"error\": ...}`; the socket stays open")
 @pytest.mark.parametrize("path", [*TEXT_ECHOES, "/ws/jwc/"])
 @pytest.mark.parametrize("payload", [b"\x00\xffraw", b""], ids=["bytes", "empty"])
 async def test_a_binary_frame_gets_an_error_and_the_socket_stays_open(connect, path, payload):
@@ -60,6 +64,9 @@ async def test_a_json_object_comes_back_as_echo(connect):
         assert await communicator.receive_json_from() == {"echo": content}
 
 
+@hostile("malformed JSON to the JSON echo: words, single quotes, unclosed, trailing text, "
+         "`NaN`, `Infinity`, a 5000-digit number, nesting 100,000 deep",
+         "`{\"error\": \"the frame is not JSON: ...\"}`; the socket stays open")
 @pytest.mark.parametrize(
     "text",
     ["not json", "{'single': 'quotes'}", '{"a": 1', '{"a": 1} trailing', '{"a": NaN}',
@@ -75,6 +82,8 @@ async def test_invalid_json_gets_an_error_and_the_socket_stays_open(connect, tex
     assert await communicator.receive_json_from() == {"echo": {"still": "open"}}
 
 
+@hostile("JSON that is not an object to the JSON echo: an array, a string, a number, "
+         "`true`, `null`", "`{\"error\": \"send a JSON object, not ...\"}`; the socket stays open")
 @pytest.mark.parametrize(
     ("text", "kind"),
     [("[1, 2]", "an array"), ('"text"', "a string"), ("42", "a number"), ("-1.5e3", "a number"),
@@ -88,6 +97,7 @@ async def test_json_that_is_not_an_object_gets_an_error(connect, text, kind):
     assert await communicator.receive_json_from() == {"echo": {"still": "open"}}
 
 
+@hostile("an empty text frame to the JSON echo", "`{\"error\": ...}`; the socket stays open")
 async def test_an_empty_frame_to_the_json_consumer_gets_an_error(connect):
     communicator = await connect("/ws/jwc/")
     await communicator.send_input({"type": "websocket.receive", "text": ""})
@@ -96,6 +106,8 @@ async def test_an_empty_frame_to_the_json_consumer_gets_an_error(connect):
     assert await communicator.receive_json_from() == {"echo": {"still": "open"}}
 
 
+@hostile("JSON nested 950 to 1000 deep, around Python's recursion limit",
+         "echoed, or `{\"error\": ...}`; never a crash")
 async def test_json_nested_near_the_limit_is_echoed_or_refused_never_a_crash(connect):
     communicator = await connect("/ws/jwc/")
     for depth in range(950, 1001):
