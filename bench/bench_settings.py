@@ -5,10 +5,9 @@ BENCH_BASE_SETTINGS=<the lesson's settings module>; everything not changed here 
 
 - BENCH_LAYER=pubsub: CHANNEL_LAYERS becomes RedisPubSubChannelLayer on REDIS_URL (gs4 has
   no switch for it).
-- BENCH_SKIP_DB_HOP=1: Channels runs close_old_connections() through sync_to_async before
-  every handler of every consumer, async ones too; this turns that step off, to measure what it
-  costs a consumer that never touches the database. gs4's ChatConsumer now skips it itself (its
-  dispatch()), so for gs4 the switch changes nothing; for gs7's echo it is an experiment.
+- BENCH_SKIP_DB_HOP=1: an experiment, not advice. Channels runs close_old_connections() through
+  sync_to_async before every handler of every consumer, async ones too; this turns that step
+  off, to measure what it costs a consumer that never touches the database.
 - BENCH_SKIP_EXPIRY_WALK=1: an experiment, not advice. InMemoryChannelLayer walks every channel
   and group membership of the process on every receive() to drop expired ones; this turns the
   walk off (nothing expires any more), to measure what it costs a big room.

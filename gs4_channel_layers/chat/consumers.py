@@ -1,6 +1,5 @@
 import json
 
-from channels.consumer import get_handler_name
 from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -54,16 +53,6 @@ def parse_frame(text_data):
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
-    async def dispatch(self, message):
-        # Before every handler, Channels closes stale database connections on its one sync
-        # thread: a trip there and back for each message, received or broadcast. This consumer
-        # never touches the database, so it skips that trip (gs5, which saves messages, keeps
-        # it). The benchmarks page measures what it costs.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
     async def connect(self):
         # The route (chat/routing.py) only matches valid room names, so this one is safe to use
         # in a group name.
