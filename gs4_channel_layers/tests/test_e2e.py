@@ -1,5 +1,5 @@
 """The lesson as a learner runs it (`make gs4`): Daphne's runserver, the in-memory layer, real
-websocket clients and a headless Chromium."""
+websocket clients and a headless Chromium; once uvicorn, as `make gs4-workers` runs it."""
 
 import asyncio
 import json
@@ -91,10 +91,11 @@ async def test_a_frame_of_a_mebibyte_is_never_processed(lesson_server):
     # One byte under the limit reaches the consumer, which refuses it before parsing it.
     await alice.send("x" * (1024 * 1024 - 1))
     assert "at most" in (await recv_json(alice))["error"]
-    await alice.send(json.dumps({"message": "x" * (1024 * 1024)}))
     # Over Daphne's limit (DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE in settings.py): the frame never
-    # reaches the consumer, and Daphne drops the connection with 1009 (message too big).
+    # reaches the consumer, and Daphne drops the connection with 1009 (message too big), maybe
+    # while the frame is still being sent.
     with pytest.raises(websockets.ConnectionClosed) as closed:
+        await alice.send(json.dumps({"message": "x" * (1024 * 1024)}))
         await recv_json(alice)
     assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
     # Nobody else is disturbed, and new connections work.
@@ -104,6 +105,25 @@ async def test_a_frame_of_a_mebibyte_is_never_processed(lesson_server):
     assert await recv_json(bob) == {"message": "after the big one"}
     await bob.close()
     await carol.close()
+
+
+@hostile("a frame of 1 MiB to uvicorn (`make gs4-workers`: `--ws-max-size 1048575`)",
+         "uvicorn drops the connection (1009); the other sockets are served")
+async def test_uvicorn_drops_a_frame_of_a_mebibyte(start_server):
+    # uvicorn as `make gs4-workers` runs it, with one process: the in-memory layer will do.
+    server = start_server(workers=1, migrate=False)
+    big, _ = await ws_join(server, "big")
+    other, _ = await ws_join(server, "big")
+    await big.send("x" * (1024 * 1024 - 1))  # one byte under: the consumer's own error
+    assert "at most" in (await recv_json(big))["error"]
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        # The server may drop the connection while the frame is still being sent.
+        await big.send("x" * (1024 * 1024))
+        await recv_json(big)
+    assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
+    await other.send(json.dumps({"message": "still served"}))
+    assert await recv_json(other) == {"message": "still served"}
+    await other.close()
 
 
 INVALID_PATHS = {

@@ -198,23 +198,6 @@ async def test_uvicorn_workers_share_rooms(env, start_server):
         await ws.close()
 
 
-@hostile("a frame of 1 MiB to uvicorn (`make gs4-workers`: `--ws-max-size 1048575`)",
-         "uvicorn drops the connection (1009); the other sockets are served")
-async def test_uvicorn_drops_a_frame_of_a_mebibyte(env, start_server):
-    server = start_server(env=env, workers=1, migrate=False)
-    big, _ = await ws_join(server, "big")
-    other, _ = await ws_join(server, "big")
-    await big.send("x" * (1024 * 1024 - 1))  # one byte under: the consumer's own error
-    assert "at most" in (await recv_json(big))["error"]
-    await big.send("x" * (1024 * 1024))
-    with pytest.raises(websockets.ConnectionClosed) as closed:
-        await recv_json(big)
-    assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
-    await other.send(json.dumps({"message": "still served"}))
-    assert await recv_json(other) == {"message": "still served"}
-    await other.close()
-
-
 # Faults: a Redis of the test's own (private_redis), stopped and started again.
 
 
