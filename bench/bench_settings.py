@@ -5,9 +5,13 @@ BENCH_BASE_SETTINGS=<the lesson's settings module>; everything not changed here 
 
 - BENCH_LAYER=pubsub: CHANNEL_LAYERS becomes RedisPubSubChannelLayer on REDIS_URL (gs4 has
   no switch for it).
-- BENCH_SKIP_DB_HOP=1: an experiment, not advice. Channels runs close_old_connections() through
-  sync_to_async before every handler of every consumer, async ones too; this turns that step
-  off, to measure what it costs a consumer that never touches the database.
+- BENCH_NO_FLOOD_LIMIT=1: gs4's per-socket flood control (CHAT_RATE, CHAT_BURST) lifted. The
+  fan-out's one sender is a script that sends bursts back to back, which the limit exists to
+  refuse; a room of people would spread the same messages over many senders.
+- BENCH_STOCK_DISPATCH=1: an experiment. gs4's ChatConsumer and gs7's async consumers skip
+  the close_old_connections() trip to the sync thread that Channels' AsyncConsumer.dispatch
+  makes before every handler (they never use the database); this puts Channels' own dispatch
+  back, to measure what the trip costs. Sync consumers keep their own dispatch.
 - BENCH_SKIP_EXPIRY_WALK=1: an experiment, not advice. InMemoryChannelLayer walks every channel
   and group membership of the process on every receive() to drop expired ones; this turns the
   walk off (nothing expires any more), to measure what it costs a big room.
@@ -30,14 +34,22 @@ if os.environ.get("BENCH_LAYER") == "pubsub":
         }
     }
 
-if os.environ.get("BENCH_SKIP_DB_HOP") == "1":
-    import channels.consumer
+if os.environ.get("BENCH_NO_FLOOD_LIMIT") == "1":
+    CHAT_RATE = CHAT_BURST = 1_000_000
 
-    async def _skip():
-        return None
+if os.environ.get("BENCH_STOCK_DISPATCH") == "1":
+    from channels.consumer import AsyncConsumer, SyncConsumer
 
-    # AsyncConsumer.dispatch looks this name up in its module on every message.
-    channels.consumer.aclose_old_connections = _skip
+    _stock_dispatch, _call = AsyncConsumer.dispatch, AsyncConsumer.__call__
+
+    async def _call_with_stock_dispatch(self, scope, receive, send):
+        # __call__ looks up self.dispatch once per consumer: an instance attribute wins over
+        # a subclass's override.
+        if not isinstance(self, SyncConsumer):
+            self.dispatch = _stock_dispatch.__get__(self)
+        return await _call(self, scope, receive, send)
+
+    AsyncConsumer.__call__ = _call_with_stock_dispatch
 
 if os.environ.get("BENCH_SKIP_EXPIRY_WALK") == "1":
     from channels.layers import InMemoryChannelLayer

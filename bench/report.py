@@ -34,6 +34,11 @@ def _row(rows, key, value):
     return next((r for r in rows if r.get(key) == value), None)
 
 
+def _config(configs, key):
+    """A workers configuration by its key: "make-gs4", "make-gs4-redis", "workers"..."""
+    return next((c for c in configs if c.get("key") == key), None)
+
+
 # --- targets -----------------------------------------------------------------------------------
 
 def targets(results):
@@ -89,17 +94,21 @@ def targets(results):
             "the deliveries per second of single-process make gs4 at 1000 receivers, "
             "nothing lost")
     configs = _section(results, "workers").get("servers", [])
-    base = next((c for c in configs if c["server"] == "daphne"), None)
-    two = next((c for c in configs if c["server"] == "uvicorn" and c["workers"] == 2
-                and not c.get("experiment")), None)
+    base, on_redis = _config(configs, "make-gs4"), _config(configs, "make-gs4-redis")
+    two = next((c for c in configs if c.get("key") == "workers" and c["workers"] == 2), None)
     base_row = base and _row(base["rows"], "receivers", 1000)
     two_row = two and _row(two["rows"], "receivers", 1000)
     if base_row and two_row and base_row["deliveries_per_s"] and two_row["deliveries_per_s"]:
         speedup = two_row["deliveries_per_s"] / base_row["deliveries_per_s"]
         lost = two_row["lost"] + two_row["burst_lost"]
+        text = (f"{speedup:.2f}x ({two_row['deliveries_per_s']:,.0f} vs "
+                f"{base_row['deliveries_per_s']:,.0f} deliveries/s), {lost} lost")
+        redis_row = on_redis and _row(on_redis["rows"], "receivers", 1000)
+        if redis_row and redis_row["deliveries_per_s"]:
+            text += (f"; {two_row['deliveries_per_s'] / redis_row['deliveries_per_s']:.2f}x "
+                     "make gs4 on the same Redis layer")
         add(name, MET if speedup >= TARGET_WORKERS_SPEEDUP and lost == 0 else MISSED, speedup,
-            f"{speedup:.2f}x ({two_row['deliveries_per_s']:,.0f} vs "
-            f"{base_row['deliveries_per_s']:,.0f} deliveries/s), {lost} lost")
+            text)
     else:
         add(name, NOT_MEASURED, why="gs4 with 2 workers and 1000 receivers not in this run")
     return out
@@ -235,8 +244,8 @@ def fanout_md(results):
         text += f"**{layer['label']}**\n\n" + table(FANOUT_HEADER,
                                                      _fanout_rows(layer["rows"])) + "\n"
     if s.get("experiments"):
-        text += ("**Experiments: InMemoryChannelLayer, the largest room, with Channels' steps "
-                 "turned off** (not lessons: see section 2 and below)\n\n")
+        text += ("**Experiments: InMemoryChannelLayer, the largest room, with one step put back "
+                 "or taken out** (not lessons: see section 2 and below)\n\n")
         text += table(["experiment"] + FANOUT_HEADER,
                       [[e["label"].removeprefix("experiment: ")] + row
                        for e in s["experiments"] for row in _fanout_rows(e["rows"])]) + "\n"
@@ -251,24 +260,28 @@ def workers_md(results):
     if "params" not in s:
         return skipped(s) or "Not measured in this run.\n"
     configs = s.get("servers", [])
-    base = next((c for c in configs if c["server"] == "daphne"), None)
+    bases = [_config(configs, "make-gs4"), _config(configs, "make-gs4-redis")]
     rows = []
     for c in configs:
         for r in c["rows"]:
-            b = base and _row(base["rows"], "receivers", r["receivers"])
-            speedup = (r["deliveries_per_s"] / b["deliveries_per_s"]
-                       if b and b["deliveries_per_s"] and r["deliveries_per_s"] else None)
+            ratios = []
+            for base in bases:
+                b = base and _row(base["rows"], "receivers", r["receivers"])
+                ratios.append(fmt(r["deliveries_per_s"] / b["deliveries_per_s"], 2, "x")
+                              if b and b["deliveries_per_s"] and r["deliveries_per_s"] else "–")
             rows.append([c["label"], r["receivers"],
                          " / ".join(str(n) for n in r["sockets_per_server_process"]),
                          fmt(r["p50_ms"], 1, " ms"), fmt(r["p99_ms"], 1, " ms"),
-                         r["lost"], fmt(r["deliveries_per_s"]), r["burst_lost"],
-                         fmt(speedup, 2, "x")])
+                         r["lost"], fmt(r["deliveries_per_s"]), r["burst_lost"], *ratios])
     workers = ", ".join(str(w) for w in s["params"]["workers"])
-    text = ("gs4 on RedisChannelLayer, the fan-out above, served by `make gs4` and by "
-            f"`make gs4-workers` with {workers} uvicorn process(es). Sockets per server process: "
-            "from each socket's channel name, which names the process that holds it.\n\n")
+    text = ("The fan-out above, served by `make gs4` (Daphne, one process: as it runs by "
+            "default, on InMemoryChannelLayer, and with `REDIS_URL`) and by `make gs4-workers` "
+            f"with {workers} uvicorn process(es) on RedisChannelLayer, one server at a time. "
+            "Sockets per server process: from each socket's channel name, which names the "
+            "process that holds it.\n\n")
     text += table(["server", "receivers", "sockets per server process", "one message p50",
-                   "p99", "lost", "burst: deliveries/s", "lost", "vs make gs4"], rows)
+                   "p99", "lost", "burst: deliveries/s", "lost", "vs make gs4",
+                   "vs make gs4 on Redis"], rows)
     text += skipped(s)
     if configs:
         text += "\n![Deliveries per second against workers](bench/workers.png)\n"
@@ -362,19 +375,25 @@ def fanout_png(results, path):
 
 def workers_png(results, path):
     configs = _section(results, "workers").get("servers", [])
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(8, 4))
     receivers = max((r["receivers"] for c in configs for r in c["rows"]), default=None)
-    names, values = [], []
+    short = {"make-gs4": "make gs4\n(in memory)", "make-gs4-redis": "make gs4\n(Redis)",
+             "experiment": "experiment:\n{w} workers,\nthread trip",
+             "pubsub": "{w} workers,\nPubSub"}
+    names, values, colours = [], [], []
     for c in configs:
         row = _row(c["rows"], "receivers", receivers)
-        names.append("make gs4\n(Daphne)" if c["server"] == "daphne"
-                     else f"experiment:\n{c['workers']} workers,\nno hop" if c.get("experiment")
-                     else f"uvicorn\n{c['workers']} worker(s)")
+        names.append(short.get(c.get("key"), "{w} worker(s)").format(w=c["workers"]))
         values.append(row["deliveries_per_s"] if row else 0)
-    ax.bar(names, [v or 0 for v in values], color="tab:blue")
-    if configs and configs[0]["server"] == "daphne" and values[0]:
-        ax.axhline(TARGET_WORKERS_SPEEDUP * values[0], color="grey", linestyle=":",
-                   label=f"target for 2 workers: {TARGET_WORKERS_SPEEDUP:.0f}x make gs4")
+        colours.append("tab:blue" if c.get("key") == "workers" else "tab:grey")
+    ax.bar(names, [v or 0 for v in values], color=colours)
+    ax.tick_params(axis="x", labelsize=7)
+    base = _config(configs, "make-gs4")
+    base_row = base and _row(base["rows"], "receivers", receivers)
+    if base_row and base_row["deliveries_per_s"]:
+        ax.axhline(TARGET_WORKERS_SPEEDUP * base_row["deliveries_per_s"], color="grey",
+                   linestyle=":", label=f"target for 2 workers: {TARGET_WORKERS_SPEEDUP:.0f}x "
+                   "make gs4")
         ax.legend(fontsize=8)
     ax.set_ylabel(f"deliveries per second, {receivers} receivers")
     ax.grid(True, axis="y", alpha=0.3)

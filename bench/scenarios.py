@@ -152,7 +152,7 @@ async def _echo_once(clients, processes, server, ws_path, p):
     }
 
 
-NO_HOP = "no-hop"  # the experiment: gs7 served with BENCH_SKIP_DB_HOP=1
+STOCK = "stock-dispatch"  # the experiment: gs7 served with BENCH_STOCK_DISPATCH=1
 
 
 def _echo_targets(p):
@@ -166,8 +166,9 @@ def _echo_targets(p):
         targets += [("gs7-wsc", "gs7 WebsocketConsumer", gs7, "/ws/wsc/"),
                     ("gs7-awsc", "gs7 AsyncWebsocketConsumer", gs7, "/ws/awsc/")]
         if p["experiment"]:
-            targets += [("gs7-awsc-no-hop", "experiment: gs7 AsyncWebsocketConsumer without "
-                         "the per-message close_old_connections", (gs7, NO_HOP), "/ws/awsc/")]
+            targets += [("gs7-awsc-stock", "experiment: gs7 AsyncWebsocketConsumer with "
+                         "Channels' own dispatch() (the thread trip put back)", (gs7, STOCK),
+                         "/ws/awsc/")]
     return targets
 
 
@@ -175,7 +176,7 @@ def _echo_server(kind, folder):
     if isinstance(folder, tuple):
         folder, _ = folder
         return lesson_server(folder, kind, workers=1,
-                             env=bench_settings_env(folder, BENCH_SKIP_DB_HOP="1"))
+                             env=bench_settings_env(folder, BENCH_STOCK_DISPATCH="1"))
     return lesson_server(folder, kind, workers=1)
 
 
@@ -368,7 +369,7 @@ async def run_fanout(cfg, clients, say):
     # Experiments on the in-memory layer's largest room: which of Channels' steps cost what.
     section["experiments"] = []
     for label, switches in EXPERIMENTS if p["experiments"] else []:
-        server = await start(lesson_server(path, env=bench_settings_env(path, **switches)))
+        server = await start(lesson_server(path, env=layer_env(path, "memory", **switches)))
         try:
             row = await fanout(clients, server, max(p["receivers"]), cfg, say, label)
         finally:
@@ -378,10 +379,34 @@ async def run_fanout(cfg, clients, say):
 
 
 EXPERIMENTS = [
+    ("experiment: with Channels' own dispatch() (the thread trip put back)",
+     {"BENCH_STOCK_DISPATCH": "1"}),
     ("experiment: without the expiry walk", {"BENCH_SKIP_EXPIRY_WALK": "1"}),
-    ("experiment: without the expiry walk and without the per-message close_old_connections",
-     {"BENCH_SKIP_EXPIRY_WALK": "1", "BENCH_SKIP_DB_HOP": "1"}),
 ]
+
+
+def _workers_configs(p, path, redis_url):
+    """(key, server, workers, label, environment), measured one at a time in this order."""
+    redis_env = layer_env(path, "redis", redis_url)
+    configs = [
+        # The baseline: `make gs4` as a learner runs it, with no REDIS_URL.
+        ("make-gs4", "daphne", 1, "make gs4: Daphne, 1 process, InMemoryChannelLayer",
+         layer_env(path, "memory")),
+        ("make-gs4-redis", "daphne", 1, "make gs4 with REDIS_URL: Daphne, 1 process, "
+         "RedisChannelLayer", redis_env),
+    ]
+    configs += [("workers", "uvicorn", w, f"make gs4-workers WORKERS={w}: uvicorn, "
+                 "RedisChannelLayer", redis_env) for w in p["workers"]]
+    if p["experiment"]:
+        w = p["experiment"]
+        configs += [
+            ("experiment", "uvicorn", w, f"experiment: WORKERS={w} with Channels' own "
+             "dispatch() (the thread trip put back)",
+             layer_env(path, "redis", redis_url, BENCH_STOCK_DISPATCH="1")),
+            ("pubsub", "uvicorn", w, f"another layer: WORKERS={w} on RedisPubSubChannelLayer",
+             layer_env(path, "pubsub", redis_url)),
+        ]
+    return configs
 
 
 async def run_workers(cfg, clients, say):
@@ -394,24 +419,16 @@ async def run_workers(cfg, clients, say):
                                   if path is None else f"no Redis here ({service.how})")
         say(section["skipped"][-1])
         return section
-    env = layer_env(path, "redis", service.where)
-    # `make gs4` (Daphne, one process) first: the baseline the workers are compared with.
-    configs = [("daphne", 1, "make gs4: Daphne, 1 process", env)]
-    configs += [("uvicorn", w, f"make gs4-workers WORKERS={w}: uvicorn", env)
-                for w in p["workers"]]
-    if p["experiment"]:
-        configs.append(("uvicorn", p["experiment"], f"experiment: WORKERS={p['experiment']} "
-                        "without the per-message close_old_connections",
-                        {**env, **bench_settings_env(path, BENCH_SKIP_DB_HOP="1")}))
     # One server at a time, so that each has the machine (and Redis) to itself.
-    for kind, workers, label, server_env in configs:
-        server = await start(lesson_server(path, kind, workers=workers, env=server_env),
+    for key, kind, workers, label, env in _workers_configs(p, path, service.where):
+        server = await start(lesson_server(path, kind, workers=workers, env=env),
                              settle=p["settle"] if workers > 1 else 0)
         try:
-            rows = [await fanout(clients, server, c, cfg, say, f"{kind} x{workers}")
+            rows = [await fanout(clients, server, c, cfg, say, f"{key} {kind} x{workers}")
                     for c in p["receivers"]]
         finally:
             stop(server)
-        section["servers"].append({"server": kind, "workers": workers, "label": label,
-                                   "experiment": label.startswith("experiment"), "rows": rows})
+        section["servers"].append({"key": key, "server": kind, "workers": workers,
+                                   "label": label, "experiment": key != "workers"
+                                   and not key.startswith("make-gs4"), "rows": rows})
     return section

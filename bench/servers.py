@@ -33,16 +33,19 @@ def bench_settings_env(path, **switches):
             "PYTHONPATH": str(BENCH), **switches}
 
 
-def layer_env(path, layer, redis_url=None):
-    """Environment that picks gs4's channel layer: "memory", "redis" or "pubsub"."""
+def layer_env(path, layer, redis_url=None, **switches):
+    """Environment for a gs4 fan-out server: its channel layer ("memory", "redis" or "pubsub"),
+    its flood limit lifted (one script sends every burst), and any other bench_settings switch.
+    """
+    env = bench_settings_env(path, BENCH_NO_FLOOD_LIMIT="1", **switches)
     if layer == "memory":
-        return {}
+        return env
     # gs4 reads REDIS_URL and CHANNEL_LAYER_PREFIX; a prefix of our own keeps the benchmark's
     # keys apart from anything else using this Redis server.
-    env = {"REDIS_URL": redis_url, "CHANNEL_LAYER_PREFIX": "bench"}
+    env.update(REDIS_URL=redis_url, CHANNEL_LAYER_PREFIX="bench")
     if layer == "pubsub":
         # gs4 has no switch for RedisPubSubChannelLayer: bench's settings module adds one.
-        env.update(bench_settings_env(path, BENCH_LAYER="pubsub"))
+        env["BENCH_LAYER"] = "pubsub"
     return env
 
 

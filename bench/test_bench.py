@@ -88,9 +88,13 @@ def results(gs3_hundred=1.2, awsc=0.4, p99=300.0, lost=0, two_workers=3000.0):
                              "daphne": [{"key": "gs7-awsc", "ratio_to_bare": 0.5}]}},
         "fanout": {"layers": {"memory": {"rows": [fan(p99_ms=p99, lost=lost)]}}},
         "workers": {"servers": [
-            {"server": "daphne", "workers": 1, "rows": [fan(deliveries_per_s=1000.0)]},
-            {"server": "uvicorn", "workers": 2, "rows": [fan(deliveries_per_s=two_workers)]},
-            {"server": "uvicorn", "workers": 2, "experiment": True,
+            {"key": "make-gs4", "server": "daphne", "workers": 1,
+             "rows": [fan(deliveries_per_s=1000.0)]},
+            {"key": "make-gs4-redis", "server": "daphne", "workers": 1,
+             "rows": [fan(deliveries_per_s=9e9)]},
+            {"key": "workers", "server": "uvicorn", "workers": 2,
+             "rows": [fan(deliveries_per_s=two_workers)]},
+            {"key": "experiment", "server": "uvicorn", "workers": 2, "experiment": True,
              "rows": [fan(deliveries_per_s=9e9)]},
         ]},
     }}

@@ -1,5 +1,6 @@
 import json
 
+from channels.consumer import get_handler_name
 from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -53,6 +54,16 @@ def parse_frame(text_data):
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message):
+        # Channels' own dispatch() runs Django's close_old_connections() in its one sync thread
+        # before every handler, in case the handler uses the ORM. This consumer never touches
+        # the database, so it goes straight to the handler: a room of 1000 gets its messages
+        # about twice as fast (docs: "What every message costs").
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self):
         # The route (chat/routing.py) only matches valid room names, so this one is safe to use
         # in a group name.

@@ -5,19 +5,23 @@ RedisChannelLayer on a real Redis with a key prefix of its own.
 """
 
 import asyncio
+import inspect
 import json
 
+import channels.consumer
 import pytest
 from asgiref.sync import sync_to_async
+from channels.consumer import AsyncConsumer
 from channels.layers import InMemoryChannelLayer
 from channels.routing import URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from channels.testing import WebsocketCommunicator
 from chat_clients import ORIGIN, group_members, join
 from django.core.management import CommandError, call_command
+from django.urls import path
 
 from chat import flood
-from chat.consumers import MAX_MESSAGE_LENGTH, NOTIFICATIONS_GROUP
+from chat.consumers import MAX_MESSAGE_LENGTH, NOTIFICATIONS_GROUP, ChatConsumer
 from chat.flood import FLOOD_CLOSE_CODE, FLOOD_ERROR, TokenBucket
 from chat.routing import websocket_urlpatterns
 from gs4.asgi import application
@@ -96,6 +100,52 @@ async def test_a_message_to_an_unknown_channel_is_dropped_silently(channel_layer
     assert await bob.receive_json_from() == {"message": "still here"}
     await alice.disconnect()
     await bob.disconnect()
+
+
+class StockDispatchConsumer(ChatConsumer):
+    """The lesson's consumer with Channels' own dispatch(), for comparison."""
+
+    dispatch = AsyncConsumer.dispatch
+
+
+async def test_handlers_skip_channels_database_cleanup_trip(channel_layer, monkeypatch):
+    trips = []
+
+    async def counted():
+        trips.append(1)
+
+    # What AsyncConsumer.dispatch awaits before every handler (a trip to the sync thread).
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    stock = URLRouter([path("ws/chat/<room:room_name>/", StockDispatchConsumer.as_asgi())])
+    for app, expected in ((application, 0), (stock, 3)):
+        trips.clear()
+        communicator = WebsocketCommunicator(app, "/ws/chat/lobby/",
+                                             headers=[(b"origin", ORIGIN.encode())])
+        assert (await communicator.connect())[0]
+        await communicator.receive_json_from()
+        await communicator.send_json_to({"message": "hello"})
+        assert await communicator.receive_json_from() == {"message": "hello"}
+        # Three messages (websocket.connect, websocket.receive, chat.message): Channels'
+        # dispatch makes the trip for each, the lesson's for none.
+        assert len(trips) == expected
+        await communicator.disconnect()
+
+
+def test_channels_dispatch_is_still_what_the_override_copies():
+    # ChatConsumer.dispatch is Channels' AsyncConsumer.dispatch without its first await. When
+    # a Channels upgrade changes that method, this fails: compare the two again.
+    source = inspect.getsource(AsyncConsumer.dispatch)
+    assert "await aclose_old_connections()" in source
+    assert "await handler(message)" in source
+    assert 'raise ValueError("No handler for message type %s" % message["type"])' in source
+
+
+async def test_a_layer_message_without_a_handler_stops_the_consumer(channel_layer):
+    alice, name = await join()
+    # Only code on the server can send this (a client's "type" is never used as an event type).
+    await channel_layer.send(name, {"type": "no.such.handler"})
+    with pytest.raises(ValueError, match="No handler for message type no.such.handler"):
+        await alice.wait(timeout=5)
 
 
 @hostile("a private message to a channel that already holds `capacity` unread messages",

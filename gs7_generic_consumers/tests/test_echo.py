@@ -2,11 +2,19 @@
 
 import json
 
+import channels.consumer
 import pytest
+from channels.consumer import AsyncConsumer
 from channels.generic.websocket import JsonWebsocketConsumer
 from channels.testing import WebsocketCommunicator
 
-from demo.consumers import BINARY_ERROR, BINARY_JSON_ERROR, EMPTY_ERROR, EMPTY_JSON_ERROR
+from demo.consumers import (
+    BINARY_ERROR,
+    BINARY_JSON_ERROR,
+    EMPTY_ERROR,
+    EMPTY_JSON_ERROR,
+    AsyncEchoConsumer,
+)
 
 hostile = pytest.mark.hostile
 
@@ -149,3 +157,46 @@ async def test_each_socket_gets_only_its_own_frames(connect):
     await first.send_to(text_data="to first")
     assert await first.receive_from() == "to first"
     assert await second.receive_nothing()
+
+
+
+class StockAsyncEchoConsumer(AsyncEchoConsumer):
+    """The lesson's async echo with Channels' own dispatch(), for comparison."""
+
+    dispatch = AsyncConsumer.dispatch
+
+
+@pytest.mark.parametrize(("app", "trips"), [("lesson", 0), ("stock", 3)])
+async def test_the_async_echo_skips_channels_database_cleanup_trip(connect, monkeypatch,
+                                                                   app, trips):
+    calls = []
+
+    async def counted():
+        calls.append(1)
+
+    # What AsyncConsumer.dispatch awaits before every handler: NoDatabaseMixin skips it.
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    if app == "lesson":
+        communicator = await connect("/ws/awsc/")
+    else:
+        communicator = WebsocketCommunicator(StockAsyncEchoConsumer.as_asgi(), "/ws/awsc/")
+        assert (await communicator.connect())[0]
+    for text in ("one", "two"):
+        await communicator.send_to(text_data=text)
+        assert await communicator.receive_from() == text
+    # websocket.connect and two websocket.receive: one trip each through Channels' dispatch.
+    assert len(calls) == trips
+    await communicator.disconnect()
+
+
+async def test_the_async_chat_skips_the_trip_too(channel_layer, connect, monkeypatch):
+    calls = []
+
+    async def counted():
+        calls.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    communicator = await connect("/ws/ajwc/lobby/")
+    await communicator.send_json_to({"message": "hello"})
+    assert (await communicator.receive_json_from())["message"] == "hello"
+    assert calls == []
