@@ -268,12 +268,14 @@ async def _listen(state, url, n, origin):
     await _open(state, url, n, origin)
     # RedisChannelLayer's names are "specific.<process>!<socket>": they tell which server
     # process holds each socket (uvicorn's workers share them out as they accept).
+    # RedisPubSubChannelLayer's have no "!" and do not tell: "?".
     processes = defaultdict(int)
     for ws in state["sockets"]:
         first = json.loads(await asyncio.wait_for(ws.recv(), 20))
         if "channel_name" not in first:
             raise RuntimeError(f"the first frame has no channel_name: {first}")
-        processes[first["channel_name"].split("!")[0]] += 1
+        name = first["channel_name"]
+        processes[name.split("!")[0] if "!" in name else "?"] += 1
     arrivals = state["arrivals"] = defaultdict(list)  # tag -> [(arrived, sent), ...]
 
     async def reader(ws):

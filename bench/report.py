@@ -270,7 +270,8 @@ def workers_md(results):
                 ratios.append(fmt(r["deliveries_per_s"] / b["deliveries_per_s"], 2, "x")
                               if b and b["deliveries_per_s"] and r["deliveries_per_s"] else "–")
             rows.append([c["label"], r["receivers"],
-                         " / ".join(str(n) for n in r["sockets_per_server_process"]),
+                         " / ".join(str(n) for n in r["sockets_per_server_process"])
+                         if r["sockets_per_server_process"] else "not told by its channel names",
                          fmt(r["p50_ms"], 1, " ms"), fmt(r["p99_ms"], 1, " ms"),
                          r["lost"], fmt(r["deliveries_per_s"]), r["burst_lost"], *ratios])
     workers = ", ".join(str(w) for w in s["params"]["workers"])
@@ -286,6 +287,51 @@ def workers_md(results):
     if configs:
         text += "\n![Deliveries per second against workers](bench/workers.png)\n"
     return text
+
+
+def dispatch_md(results):
+    """The thread trip before every handler, with and without: for the gs4 and gs7 pages."""
+    rows = []
+    servers = _section(results, "echo").get("servers", {})
+    for kind, name in (("uvicorn", "uvicorn"), ("daphne", "Daphne")):
+        lesson = _row(servers.get(kind, []), "key", "gs7-awsc")
+        stock = _row(servers.get(kind, []), "key", "gs7-awsc-stock")
+        if lesson and stock:
+            rows.append([f"gs7 `AsyncWebsocketConsumer` echo on {name}: round trips/s",
+                         fmt(stock["throughput"]), fmt(lesson["throughput"]),
+                         _times(lesson["throughput"], stock["throughput"])])
+    fanout = _section(results, "fanout")
+    lesson = _row(fanout.get("layers", {}).get("memory", {}).get("rows", []), "receivers", 1000)
+    stock = next((e["rows"][0] for e in fanout.get("experiments", [])
+                  if "own dispatch()" in e["label"]), None)
+    if lesson and stock:
+        rows.append(["gs4, a room of 1000, `make gs4` (in memory): one message, p99",
+                     fmt(stock["p99_ms"], 0, " ms"), fmt(lesson["p99_ms"], 0, " ms"),
+                     _times(stock["p99_ms"], lesson["p99_ms"], "less")])
+        rows.append(["the same room: a burst, deliveries/s", fmt(stock["deliveries_per_s"]),
+                     fmt(lesson["deliveries_per_s"]),
+                     _times(lesson["deliveries_per_s"], stock["deliveries_per_s"])])
+    configs = _section(results, "workers").get("servers", [])
+    two = next((c for c in configs if c.get("key") == "workers" and c["workers"] == 2), None)
+    stock_two = _config(configs, "experiment")
+    if two and stock_two:
+        a, b = _row(two["rows"], "receivers", 1000), _row(stock_two["rows"], "receivers", 1000)
+        if a and b:
+            rows.append(["gs4, a room of 1000, `make gs4-workers` WORKERS=2 (Redis): "
+                         "deliveries/s", fmt(b["deliveries_per_s"]), fmt(a["deliveries_per_s"]),
+                         _times(a["deliveries_per_s"], b["deliveries_per_s"])])
+    if not rows:
+        return "Not measured in this run.\n"
+    return (table(["measured", "Channels' `dispatch()` (the trip)",
+                   "the lesson's `dispatch()` (no trip)", ""], rows)
+            + f"\nFrom `make bench`, {results.get('generated', '?')}, side by side on the "
+              "machine described on the [benchmarks page](../benchmarks.md).\n")
+
+
+def _times(new, old, word="more"):
+    if not new or not old:
+        return "–"
+    return f"{new / old:.1f}x {word}"
 
 
 def targets_md(results):
@@ -405,7 +451,7 @@ def write(results, out):
         results["targets"] = targets(results)
     fragments = {"machine": machine_md, "streams": streams_md, "echo": echo_md,
                  "calibration": calibration_md, "fanout": fanout_md, "workers": workers_md,
-                 "targets": targets_md,
+                 "targets": targets_md, "dispatch": dispatch_md,
                  # The same table without its chart, for the gs2 and gs3 pages (other folders).
                  "streams-table": lambda r: streams_md(r, chart=False)}
     for name, render in fragments.items():

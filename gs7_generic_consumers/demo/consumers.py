@@ -35,8 +35,8 @@ class NoDatabaseMixin:
 
     Channels' own dispatch() runs Django's close_old_connections() in its one sync thread
     before every handler, in case the handler uses the ORM. This one goes straight to the
-    handler: an echo on uvicorn answers about twice as many frames a second (gs4's page says
-    more). A consumer that uses the database, as gs5's does, keeps Channels' dispatch().
+    handler, saving a thread trip per message (gs4's page explains, and measures it). A
+    consumer that uses the database, as gs5's does, keeps Channels' dispatch().
     """
 
     async def dispatch(self, message):
