@@ -277,9 +277,9 @@ def workers_md(results):
     workers = ", ".join(str(w) for w in s["params"]["workers"])
     text = ("The fan-out above, served by `make gs4` (Daphne, one process: as it runs by "
             "default, on InMemoryChannelLayer, and with `REDIS_URL`) and by `make gs4-workers` "
-            f"with {workers} uvicorn process(es) on RedisChannelLayer, one server at a time. "
-            "Sockets per server process: from each socket's channel name, which names the "
-            "process that holds it.\n\n")
+            f"with {workers} uvicorn process(es) on RedisChannelLayer, one server at a time; "
+            f"medians of {s['params']['runs']} runs. Sockets per server process: from each "
+            "socket's channel name, which names the process that holds it.\n\n")
     text += table(["server", "receivers", "sockets per server process", "one message p50",
                    "p99", "lost", "burst: deliveries/s", "lost", "vs make gs4",
                    "vs make gs4 on Redis"], rows)

@@ -263,7 +263,7 @@ async def run_echo(cfg, clients, say):
 
 # --- 3 and 4. fan-out in a gs4 room ------------------------------------------------------------
 
-async def fanout(clients, server, receivers, cfg, say, label):
+async def fanout(clients, server, receivers, cfg, say, label, runs):
     """One sender and `receivers` sockets in a new room: per run, one message (latency, loss),
     then a burst (deliveries per second, loss)."""
     p = cfg["fanout"]
@@ -285,7 +285,7 @@ async def fanout(clients, server, receivers, cfg, say, label):
             per_process[prefix] = per_process.get(prefix, 0) + count
     try:
         async with Sender(url, server.origin) as sender:
-            for run in range(cfg["runs"]):
+            for run in range(runs):
                 await asyncio.sleep(0.1)
                 tag = f"one{run}"
                 await sender.send(tag, 0)
@@ -345,7 +345,9 @@ LAYERS = {"memory": "InMemoryChannelLayer", "redis": "RedisChannelLayer",
 
 async def run_fanout(cfg, clients, say):
     p = cfg["fanout"]
-    section = {"params": {**p, "runs": cfg["runs"]}, "layers": {}, "skipped": []}
+    # A scenario may ask for more runs than the others: these are short and noisy.
+    section = {"params": {"runs": cfg["runs"], **p}, "layers": {}, "skipped": []}
+    runs = section["params"]["runs"]
     path = find_lesson("gs4")
     if path is None:
         section["skipped"].append("gs4_channel_layers not present: no fan-out measured")
@@ -362,7 +364,7 @@ async def run_fanout(cfg, clients, say):
     await start(*servers.values())
     try:
         for layer, server in servers.items():
-            rows = [await fanout(clients, server, c, cfg, say, f"daphne {layer}")
+            rows = [await fanout(clients, server, c, cfg, say, f"daphne {layer}", runs)
                     for c in p["receivers"]]
             section["layers"][layer] = {"label": LAYERS[layer], "rows": rows}
     finally:
@@ -372,7 +374,7 @@ async def run_fanout(cfg, clients, say):
     for label, switches in EXPERIMENTS if p["experiments"] else []:
         server = await start(lesson_server(path, env=layer_env(path, "memory", **switches)))
         try:
-            row = await fanout(clients, server, max(p["receivers"]), cfg, say, label)
+            row = await fanout(clients, server, max(p["receivers"]), cfg, say, label, runs)
         finally:
             stop(server)
         section["experiments"].append({"label": label, "rows": [row]})
@@ -412,7 +414,8 @@ def _workers_configs(p, path, redis_url):
 
 async def run_workers(cfg, clients, say):
     p = cfg["workers"]
-    section = {"params": {**p, "runs": cfg["runs"]}, "servers": [], "skipped": []}
+    section = {"params": {"runs": cfg["runs"], **p}, "servers": [], "skipped": []}
+    runs = section["params"]["runs"]
     path = find_lesson("gs4")
     service = redis()
     if path is None or not service.ok:
@@ -425,8 +428,8 @@ async def run_workers(cfg, clients, say):
         server = await start(lesson_server(path, kind, workers=workers, env=env),
                              settle=p["settle"] if workers > 1 else 0)
         try:
-            rows = [await fanout(clients, server, c, cfg, say, f"{key} {kind} x{workers}")
-                    for c in p["receivers"]]
+            rows = [await fanout(clients, server, c, cfg, say, f"{key} {kind} x{workers}",
+                                 runs) for c in p["receivers"]]
         finally:
             stop(server)
         section["servers"].append({"key": key, "server": kind, "workers": workers,
