@@ -263,7 +263,7 @@ async def run_echo(cfg, clients, say):
 
 # --- 3 and 4. fan-out in a gs4 room ------------------------------------------------------------
 
-async def fanout(clients, server, receivers, cfg, say, label, runs):
+async def fanout(clients, server, receivers, cfg, say, label, run_count):
     """One sender and `receivers` sockets in a new room: per run, one message (latency, loss),
     then a burst (deliveries per second, loss)."""
     p = cfg["fanout"]
@@ -285,7 +285,7 @@ async def fanout(clients, server, receivers, cfg, say, label, runs):
             per_process[prefix] = per_process.get(prefix, 0) + count
     try:
         async with Sender(url, server.origin) as sender:
-            for run in range(runs):
+            for run in range(run_count):
                 await asyncio.sleep(0.1)
                 tag = f"one{run}"
                 await sender.send(tag, 0)
