@@ -328,6 +328,34 @@ def dispatch_md(results):
               "machine described on the [benchmarks page](../benchmarks.md).\n")
 
 
+def layers_md(results):
+    """For the gs4 page: what the layer and the processes change, in a small and a big room."""
+    fanout, rows = _section(results, "fanout"), []
+    sizes = sorted({r["receivers"] for layer in fanout.get("layers", {}).values()
+                    for r in layer["rows"]})
+    if len(sizes) < 2:
+        return "Not measured in this run.\n"
+    small, big = sizes[0], sizes[-1]
+    for layer in fanout.get("layers", {}).values():
+        a, b = _row(layer["rows"], "receivers", small), _row(layer["rows"], "receivers", big)
+        rows.append([f"`make gs4` (Daphne, 1 process), `{layer['label']}`",
+                     fmt(a and a["p99_ms"], 1, " ms"), fmt(b and b["p99_ms"], 0, " ms"),
+                     fmt(b and b["deliveries_per_s"])])
+    configs = _section(results, "workers").get("servers", [])
+    two = next((c for c in configs if c.get("key") == "workers" and c["workers"] == 2), None)
+    b = two and _row(two["rows"], "receivers", big)
+    if b:
+        rows.append(["`make gs4-workers` WORKERS=2 (uvicorn), `RedisChannelLayer`", "–",
+                     fmt(b["p99_ms"], 0, " ms"), fmt(b["deliveries_per_s"])])
+    return (table(["served by, layer", f"room of {small}: one message, p99",
+                   f"room of {big}: one message, p99", f"room of {big}: deliveries/s"], rows)
+            + f"\nFrom `make bench`, {results.get('generated', '?')}; the full tables, the "
+              "machine and what limits each row are on the [benchmarks page]"
+              "(../benchmarks.md#3-fan-out-one-message-many-receivers). The PubSub row is "
+              "gs4 served with the benchmark's settings, since the lesson has no switch for "
+              "that layer.\n")
+
+
 def _times(new, old, word="more"):
     if not new or not old:
         return "–"
@@ -451,7 +479,7 @@ def write(results, out):
         results["targets"] = targets(results)
     fragments = {"machine": machine_md, "streams": streams_md, "echo": echo_md,
                  "calibration": calibration_md, "fanout": fanout_md, "workers": workers_md,
-                 "targets": targets_md, "dispatch": dispatch_md,
+                 "targets": targets_md, "dispatch": dispatch_md, "layers": layers_md,
                  # The same table without its chart, for the gs2 and gs3 pages (other folders).
                  "streams-table": lambda r: streams_md(r, chart=False)}
     for name, render in fragments.items():
