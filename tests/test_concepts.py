@@ -113,3 +113,51 @@ def test_what_json_does_not_carry():  # json.md
                                    "price": "1.50"}
     with pytest.raises(UnicodeEncodeError):
         json.loads('"\\ud800"').encode("utf-8")  # valid JSON, but no UTF-8 form
+
+
+async def test_where_channels_closes_old_database_connections(monkeypatch):  # database.md, gs4.md
+    import channels.consumer
+    import channels.db
+    from channels.consumer import AsyncConsumer, SyncConsumer
+    from channels.db import aclose_old_connections, database_sync_to_async
+
+    closed, trips, handled = [], [], []
+    monkeypatch.setattr(channels.db, "close_old_connections", lambda: closed.append(1))
+    # database_sync_to_async closes old connections before and after the function...
+    await database_sync_to_async(lambda: None)()
+    assert len(closed) == 2
+    # ...plain sync_to_async (what the async ORM methods use) does not...
+    await sync_to_async(lambda: None)()
+    assert len(closed) == 2
+    # ...and aclose_old_connections() does it once, in the one sync thread.
+    await aclose_old_connections()
+    assert len(closed) == 3
+
+    async def counted():
+        trips.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+
+    class Async(AsyncConsumer):
+        async def some_event(self, message):
+            handled.append(trips.copy())
+
+    class Sync(SyncConsumer):
+        def some_event(self, message):
+            handled.append("sync")
+
+    # AsyncConsumer.dispatch makes the trip before the handler runs...
+    await Async().dispatch({"type": "some.event"})
+    assert handled == [[1]]
+    # ...SyncConsumer's runs the whole dispatch in the thread, inside database_sync_to_async.
+    await Sync().dispatch({"type": "some.event"})
+    assert handled[-1] == "sync" and len(trips) == 1 and len(closed) == 5
+
+
+def test_django_closes_old_connections_around_each_request():  # gs4.md
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    for signal in (request_started, request_finished):
+        sync_receivers, _ = signal._live_receivers(None)
+        assert close_old_connections in sync_receivers
