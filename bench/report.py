@@ -39,6 +39,11 @@ def _config(configs, key):
     return next((c for c in configs if c.get("key") == key), None)
 
 
+def _two_workers(configs):
+    """`make gs4-workers` with WORKERS=2: the configuration the workers target is about."""
+    return next((c for c in configs if c.get("key") == "workers" and c["workers"] == 2), None)
+
+
 # --- targets -----------------------------------------------------------------------------------
 
 def targets(results):
@@ -95,7 +100,7 @@ def targets(results):
             "nothing lost")
     configs = _section(results, "workers").get("servers", [])
     base, on_redis = _config(configs, "make-gs4"), _config(configs, "make-gs4-redis")
-    two = next((c for c in configs if c.get("key") == "workers" and c["workers"] == 2), None)
+    two = _two_workers(configs)
     base_row = base and _row(base["rows"], "receivers", 1000)
     two_row = two and _row(two["rows"], "receivers", 1000)
     if base_row and two_row and base_row["deliveries_per_s"] and two_row["deliveries_per_s"]:
@@ -312,7 +317,7 @@ def dispatch_md(results):
                      fmt(lesson["deliveries_per_s"]),
                      _times(lesson["deliveries_per_s"], stock["deliveries_per_s"])])
     configs = _section(results, "workers").get("servers", [])
-    two = next((c for c in configs if c.get("key") == "workers" and c["workers"] == 2), None)
+    two = _two_workers(configs)
     stock_two = _config(configs, "experiment")
     if two and stock_two:
         a, b = _row(two["rows"], "receivers", 1000), _row(stock_two["rows"], "receivers", 1000)
@@ -342,7 +347,7 @@ def layers_md(results):
                      fmt(a and a["p99_ms"], 1, " ms"), fmt(b and b["p99_ms"], 0, " ms"),
                      fmt(b and b["deliveries_per_s"])])
     configs = _section(results, "workers").get("servers", [])
-    two = next((c for c in configs if c.get("key") == "workers" and c["workers"] == 2), None)
+    two = _two_workers(configs)
     b = two and _row(two["rows"], "receivers", big)
     if b:
         rows.append(["`make gs4-workers` WORKERS=2 (uvicorn), `RedisChannelLayer`", "–",
