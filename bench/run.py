@@ -30,7 +30,7 @@ import scenarios  # noqa: E402
 from loadgen import Clients  # noqa: E402
 from servers import redis  # noqa: E402
 
-from testkit.lessons import lesson_dirs  # noqa: E402
+from testkit.catalog import lesson_dirs  # noqa: E402
 
 FULL = {
     "runs": 3,

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from testkit import services
-from testkit.lessons import LessonServer, lesson_dirs, settings_module
+from testkit.catalog import lesson_dirs, settings_module
+from testkit.servers import LessonServer
 
 BENCH = Path(__file__).resolve().parent
 

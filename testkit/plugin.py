@@ -21,7 +21,7 @@ import tempfile
 import pytest
 
 from testkit import hostile, services
-from testkit.lessons import LessonServer
+from testkit.servers import LessonServer
 
 SERVER_FIXTURES = {"start_server", "lesson_server", "browser"}
 

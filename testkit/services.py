@@ -140,7 +140,7 @@ class PrivateRedis:
     """A redis-server process of a test's own, on a free port: stop it and start it again."""
 
     def __init__(self):
-        from testkit.lessons import free_port
+        from testkit.servers import free_port
 
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"

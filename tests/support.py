@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from testkit.lessons import ROOT, lesson_dirs
+from testkit.catalog import ROOT, lesson_dirs
 
 DOCS = ROOT / "docs"
 PYTHON = sys.executable

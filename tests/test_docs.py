@@ -15,7 +15,7 @@ import pytest
 import yaml
 from support import DOCS, PYTHON, ROOT, lesson_number, lesson_page, lesson_pages
 
-from testkit.lessons import lesson_dirs
+from testkit.catalog import lesson_dirs
 
 LESSONS = lesson_dirs()
 PAGES = lesson_pages()

@@ -9,7 +9,7 @@ import markdown
 import pytest
 from support import DOCS, ROOT
 
-from testkit.lessons import lesson_dirs
+from testkit.catalog import lesson_dirs
 
 spec = importlib.util.spec_from_file_location("hostile_table", DOCS / "hooks" / "hostile_table.py")
 hook = importlib.util.module_from_spec(spec)

@@ -121,21 +121,3 @@ def test_the_real_lessons(tmp_path):
             assert text == ""
         else:
             assert text.startswith("## What changed since gs")
-
-
-links_spec = importlib.util.spec_from_file_location(
-    "lesson_links", DOCS / "hooks" / "lesson_links.py")
-links = importlib.util.module_from_spec(links_spec)
-links_spec.loader.exec_module(links)
-
-
-def test_links_to_missing_lesson_pages_become_text(tmp_path):
-    docs = tmp_path / "docs"
-    (docs / "lessons").mkdir(parents=True)
-    (docs / "lessons" / "gs1.md").write_text("# gs1\n")
-    (tmp_path / "gs5_database").mkdir()
-    text = ("Run [gs1](../lessons/gs1.md#try-it) and [the database lesson](../lessons/gs5.md), "
-            "then [gs9](../lessons/gs9.md).")
-    assert links.unlink_missing(text, docs, tmp_path) == (
-        "Run [gs1](../lessons/gs1.md#try-it) and the database lesson (`gs5_database/`), "
-        "then gs9.")

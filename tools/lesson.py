@@ -8,7 +8,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from testkit.lessons import asgi_module, lesson_dir, settings_module, uvicorn_command  # noqa: E402
+from testkit.catalog import asgi_module, lesson_dir, settings_module  # noqa: E402
+from testkit.servers import uvicorn_command  # noqa: E402
 
 WORKERS_NEED_REDIS = """\
 make gs{n}-workers needs REDIS_URL, for example:

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from testkit.lessons import lesson_dirs  # noqa: E402
+from testkit.catalog import lesson_dirs  # noqa: E402
 from testkit.services import provision  # noqa: E402
 
 BIN = Path(sys.executable).parent

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 import websockets
 from chat_clients import nothing_more, recv_json, ws_join
 
-from testkit.lessons import server_env
+from testkit.servers import server_env
 
 LESSON = Path(__file__).resolve().parent.parent
 hostile = pytest.mark.hostile

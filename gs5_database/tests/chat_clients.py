@@ -14,7 +14,7 @@ from channels.testing import WebsocketCommunicator
 
 from chat.models import Message
 from gs5.asgi import application
-from testkit.lessons import server_env
+from testkit.servers import server_env
 
 LESSON = Path(__file__).resolve().parent.parent
 # Browsers send their page's origin; AllowedHostsOriginValidator refuses a handshake without one.

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from testkit.lessons import free_port, server_env
+from testkit.servers import free_port, server_env
 
 LESSON = Path(__file__).resolve().parent.parent
 

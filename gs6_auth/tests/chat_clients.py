@@ -21,7 +21,7 @@ from django.conf import settings
 
 from chat.models import Message
 from gs6.asgi import application
-from testkit.lessons import server_env
+from testkit.servers import server_env
 
 LESSON = Path(__file__).resolve().parent.parent
 # Browsers send their page's origin; AllowedHostsOriginValidator refuses a handshake without one.

@@ -29,7 +29,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from testkit.lessons import server_env
+from testkit.servers import server_env
 
 hostile = pytest.mark.hostile
 

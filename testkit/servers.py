@@ -1,7 +1,6 @@
-"""Where the lessons are, and how to start one: shared by `make gsN`, the tests and the docs."""
+"""Real lesson servers in their own processes: Daphne's runserver, or uvicorn with workers."""
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -10,33 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def lesson_dirs():
-    return sorted(
-        (p for p in ROOT.glob("gs[0-9]*_*") if (p / "manage.py").is_file()),
-        key=lambda p: int(re.match(r"gs(\d+)_", p.name).group(1)),
-    )
-
-
-def lesson_dir(number):
-    """gs<number>_<topic>/ for a number like "4"."""
-    for path in lesson_dirs():
-        if path.name.startswith(f"gs{number}_"):
-            return path
-    names = ", ".join(p.name for p in lesson_dirs())
-    raise SystemExit(f"No lesson folder gs{number}_*/ here; the lessons are: {names}")
-
-
-def settings_module(path):
-    text = (Path(path) / "manage.py").read_text()
-    return re.search(r'"DJANGO_SETTINGS_MODULE",\s*"([\w.]+)"', text).group(1)
-
-
-def asgi_module(path):
-    return settings_module(path).rsplit(".", 1)[0] + ".asgi"
-
+from testkit.catalog import asgi_module
 
 # Websocket messages of 1 MiB and more are dropped by the server; Daphne's lessons set the same.
 MAX_MESSAGE_BYTES = 1024 * 1024 - 1
