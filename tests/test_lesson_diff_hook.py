@@ -11,10 +11,12 @@ hook = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(hook)
 
 
-def make_lesson(root, number, package, files):
+def make_lesson(root, number, package, files, builds_on=None):
     folder = root / f"gs{number}_topic{number}"
     manage = f'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{package}.settings")\n'
-    for relative, text in {"manage.py": manage, **files}.items():
+    base = f"gs{builds_on}_topic{builds_on}"
+    readme = f"# gs{number}\n\n**Builds on:** [{base}](../{base}/)\n" if builds_on else "# first\n"
+    for relative, text in {"manage.py": manage, "README.md": readme, **files}.items():
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
         (folder / relative).write_text(text)
     return folder
@@ -31,7 +33,6 @@ def two_lessons(tmp_path):
         "app/routing.py": "routes = []\n",
         "app/tests/test_a.py": "def test(): pass\n",
         "app/migrations/0001_initial.py": "ops = []\n",
-        "README.md": "# gs3\n",
     })
     make_lesson(tmp_path, 4, "gs4", {
         "gs4/settings.py": 'ROOT_URLCONF = "gs4.urls"\nDEBUG = True\n',
@@ -41,8 +42,7 @@ def two_lessons(tmp_path):
         "app/templates/app/room.html": "<p>```</p>\n",
         "app/management/commands/notify.py": "print('hi')\n",
         "app/tests/test_b.py": "def test(): pass\n",
-        "README.md": "# gs4\n",
-    })
+    }, builds_on=3)
     return tmp_path
 
 
@@ -76,7 +76,8 @@ def test_the_section_holds_real_diffs_in_collapsible_admonitions(two_lessons):
 
 def test_a_real_change_in_a_renamed_file_is_shown(tmp_path):
     make_lesson(tmp_path, 1, "gs1", {"gs1/settings.py": 'ROOT_URLCONF = "gs1.urls"\n'})
-    make_lesson(tmp_path, 2, "gs2", {"gs2/settings.py": 'ROOT_URLCONF = "gs2.urls"\nX = 1\n'})
+    make_lesson(tmp_path, 2, "gs2", {"gs2/settings.py": 'ROOT_URLCONF = "gs2.urls"\nX = 1\n'},
+                builds_on=1)
     text = hook.section(2, hook.lesson_folders(tmp_path))
     assert '??? abstract "Changed: `gs1/settings.py` → `gs2/settings.py`"' in text
     assert "    +X = 1\n" in text
@@ -105,19 +106,42 @@ def test_the_first_lesson_and_other_pages_are_left_alone(two_lessons):
     assert hook.on_page_markdown("# R\n", other, config(two_lessons), None) == "# R\n"
 
 
-def test_a_gap_in_the_lessons_is_said(tmp_path):
+def test_a_lesson_that_names_no_base_gets_no_section(tmp_path):
     make_lesson(tmp_path, 1, "gs1", {"gs1/settings.py": "A = 1\n"})
-    make_lesson(tmp_path, 3, "gs3", {"gs3/settings.py": "A = 2\n"})
-    text = hook.section(3, hook.lesson_folders(tmp_path))
-    assert text.startswith("## What changed since gs1")
-    assert "No gs2 folder in this checkout" in text
+    make_lesson(tmp_path, 2, "gs2", {"gs2/settings.py": "A = 2\n"})
+    assert hook.section(2, hook.lesson_folders(tmp_path)) == ""
 
 
-def test_the_real_lessons(tmp_path):
+def test_the_base_is_the_lesson_named_in_the_readme_not_the_previous_one(tmp_path):
+    make_lesson(tmp_path, 4, "gs4", {"chat/consumers.py": "a = 1\n"})
+    make_lesson(tmp_path, 6, "gs6", {"chat/consumers.py": "a = 1\n", "chat/models.py": "m = 1\n"},
+                builds_on=4)
+    make_lesson(tmp_path, 7, "gs7", {"chat/consumers.py": "a = 2\n", "echo/consumers.py": "e\n"},
+                builds_on=4)
+    text = hook.section(7, hook.lesson_folders(tmp_path))
+    assert text.startswith("## What changed since gs4\n")
+    # A whole new app is listed, not dumped; a changed file is diffed.
+    assert "**New app `echo/`** (its code is on this page): `echo/consumers.py`." in text
+    assert 'New: `echo/consumers.py`' not in text
+    assert "    -a = 1\n    +a = 2\n" in text
+    assert "models.py" not in text
+
+
+def test_an_app_left_behind_is_named_once(tmp_path):
+    make_lesson(tmp_path, 3, "gs3", {"app/consumers.py": "a\n", "app/routing.py": "r\n"})
+    make_lesson(tmp_path, 4, "gs4", {"chat/consumers.py": "c\n"}, builds_on=3)
+    text = hook.section(4, hook.lesson_folders(tmp_path))
+    assert "**Not carried over from gs3:** the app `app/` (`app/consumers.py`, `app/routing.py`)." \
+        in text
+    assert "Removed files" not in text and "-a\n" not in text
+
+
+def test_the_real_lessons():
     folders = hook.lesson_folders(ROOT)
-    for number in folders:
+    for number, folder in folders.items():
         text = hook.section(number, folders)
         if number == min(folders):
             assert text == ""
         else:
-            assert text.startswith("## What changed since gs")
+            # Every lesson but the first names the lesson it builds on, and the page shows it.
+            assert text.startswith("## What changed since gs"), folder.name

@@ -1,19 +1,25 @@
-"""MkDocs hook: "What changed since the previous lesson" on every lesson page after gs1.
+"""MkDocs hook: "What changed since gsM" on every lesson page that builds on another lesson.
 
 The section is generated at build time from the lesson folders, so it can never go stale. For
 docs/lessons/gsN.md it diffs the files that teach (consumers, routing, settings, templates, ...)
-between the previous lesson folder and gsN_*/, matching files by path with the project package
-renamed (gs3/settings.py is compared with gs4/settings.py). A page that contains the marker
-<!-- lesson-diff --> gets the section there; any other lesson page gets it at the end.
+between the lesson gsN builds on (named in its README.md, found by testkit/catalog.py) and
+gsN_*/, matching files by path with the project package renamed (gs3/settings.py is compared with
+gs4/settings.py). An app that is new as a whole is listed, not dumped: the page shows its code.
+A page that contains the marker <!-- lesson-diff --> gets the section there; any other lesson
+page gets it at the end.
 """
 
 import difflib
 import re
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from testkit.catalog import builds_on, lesson_dirs, lesson_number, project_package  # noqa: E402
 
 MARKER = "<!-- lesson-diff -->"
 PAGE = re.compile(r"^lessons/gs(\d+)\.md$")
-FOLDER = re.compile(r"^gs(\d+)_")
 
 # Every Python file, template and script a learner reads; tests, migrations and boilerplate
 # (manage.py, apps.py, __init__.py, READMEs) are left out.
@@ -23,19 +29,7 @@ SKIPPED_PARTS = {"tests", "migrations", "__pycache__", ".pytest_cache"}
 
 def lesson_folders(root):
     """{N: path} for every gsN_*/ folder that is a Django project (has manage.py)."""
-    folders = {}
-    for path in Path(root).glob("gs[0-9]*_*"):
-        match = FOLDER.match(path.name)
-        if match and (path / "manage.py").is_file():
-            folders[int(match.group(1))] = path
-    return folders
-
-
-def project_package(folder):
-    """The settings package named in manage.py: "gs4" for gs4.settings."""
-    text = (folder / "manage.py").read_text()
-    match = re.search(r'"DJANGO_SETTINGS_MODULE",\s*"([\w.]+)"', text)
-    return match.group(1).split(".")[0] if match else None
+    return {lesson_number(path): path for path in lesson_dirs(root)}
 
 
 def teaches(relative):
@@ -123,37 +117,60 @@ def code(path):
     return f"`{path.as_posix()}`"
 
 
+def whole_apps(files, other_files, packages):
+    """The top-level folders of `files` that `other_files` has nothing of: apps new (or gone)
+    as a whole. The project packages are never one."""
+    tops = {p.parts[0] for p in files if len(p.parts) > 1}
+    other_tops = {p.parts[0] for p in other_files if len(p.parts) > 1}
+    return sorted(tops - other_tops - set(packages))
+
+
+def base_of(number, folders):
+    """The folder lesson `number` builds on: its README's "Builds on" line, else None."""
+    folder = folders.get(number)
+    base = builds_on(folder, folder.parent) if folder else None
+    return base if base in folders.values() else None
+
+
 def section(number, folders):
-    """The Markdown section for lesson `number`, or "" when there is no earlier lesson."""
-    earlier = [n for n in folders if n < number]
-    if number not in folders or not earlier:
+    """The Markdown section for lesson `number`, or "" when it builds on no other lesson."""
+    old_folder = base_of(number, folders)
+    if old_folder is None:
         return ""
-    previous = max(earlier)
-    old_folder, new_folder = folders[previous], folders[number]
+    new_folder = folders[number]
+    previous = lesson_number(old_folder)
     changed, added, removed, unchanged = compare(old_folder, new_folder)
+    packages = (project_package(old_folder), project_package(new_folder))
+    new_apps = whole_apps(added, removed + unchanged + [c[1] for c in changed], packages)
+    gone_apps = whole_apps(removed, added + unchanged + [c[0] for c in changed], packages)
     lines = [
         f"## What changed since gs{previous}",
         "",
-        f"Generated when this site is built, from `{old_folder.name}/` and `{new_folder.name}/`: "
-        "the files that teach, compared by path (the project package "
-        f"`{project_package(old_folder)}/` matched with `{project_package(new_folder)}/`). "
-        "Tests, migrations, `manage.py`, `apps.py` and READMEs are left out.",
+        f"This lesson builds on gs{previous}. Generated when this site is built, from "
+        f"`{old_folder.name}/` and `{new_folder.name}/`: the files that teach, compared by path "
+        f"(the project package `{project_package(old_folder)}/` matched with "
+        f"`{project_package(new_folder)}/`). Tests, migrations, `manage.py`, `apps.py` and "
+        "READMEs are left out.",
         "",
     ]
-    if previous != number - 1:
-        lines += [f"!!! note \"No gs{number - 1} folder in this checkout\"",
-                  f"    So this compares with gs{previous}, the closest earlier lesson.", ""]
+    for app in new_apps:
+        files = [p for p in added if p.parts[0] == app]
+        lines += [f"**New app `{app}/`** (its code is on this page): "
+                  + ", ".join(code(p) for p in files) + ".", ""]
+    for app in gone_apps:
+        files = [p for p in removed if p.parts[0] == app]
+        lines += [f"**Not carried over from gs{previous}:** the app `{app}/` ("
+                  + ", ".join(code(p) for p in files) + ").", ""]
+    added = [p for p in added if p.parts[0] not in new_apps]
+    removed = [p for p in removed if p.parts[0] not in gone_apps]
     if added:
-        lines.append("**New files:** " + ", ".join(code(p) for p in added) + ".")
-        lines.append("")
+        lines += ["**New files:** " + ", ".join(code(p) for p in added) + ".", ""]
     if removed:
-        lines.append("**Removed files:** " + ", ".join(code(p) for p in removed) + ".")
-        lines.append("")
+        lines += ["**Removed files:** " + ", ".join(code(p) for p in removed) + ".", ""]
     if unchanged:
-        lines.append("**Unchanged** (but for the lesson's name): "
-                     + ", ".join(code(p) for p in unchanged) + ".")
-        lines.append("")
-    if not (changed or added or removed):
+        lines += ["**Unchanged** (but for the lesson's name): "
+                  + ", ".join(code(p) for p in unchanged) + ".", ""]
+    if not (changed or added or removed or new_apps or gone_apps):
         lines += ["No file that teaches differs.", ""]
     for old_rel, new_rel, diff in changed:
         title = code(new_rel) if old_rel == new_rel else f"{code(old_rel)} → {code(new_rel)}"
