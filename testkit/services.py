@@ -88,10 +88,17 @@ def find(name):
             "chromium", ok, f"{CHROMIUM} + {CHROMEDRIVER}",
             "no headless browser: install it (sudo apt-get install chromium chromium-driver)",
         )
+    if name == "stack":
+        missing = [p for p in ("nginx", "redis-sentinel") if not shutil.which(p)]
+        return Service(
+            "stack", not missing, "nginx + redis-sentinel",
+            f"gs8's production stack needs {' and '.join(missing) or 'nothing more'}: "
+            "sudo apt-get install nginx redis-sentinel",
+        )
     raise ValueError(f"unknown service {name!r}")
 
 
-NAMES = ("redis", "postgres", "chromium")
+NAMES = ("redis", "postgres", "chromium", "stack")
 
 
 def _apt_install(*packages):
@@ -120,6 +127,10 @@ def provision(say=print):
         if not service.ok and can_install and name == "chromium":
             say("installing chromium and chromium-driver from Debian's packages ...")
             _apt_install("chromium", "chromium-driver")
+            service = find(name)
+        if not service.ok and can_install and name == "stack":
+            say("installing nginx and redis-sentinel from Debian's packages ...")
+            _apt_install("nginx", "redis-sentinel")
             service = find(name)
         found[name] = service
         say(f"{name:9} {'ok     ' if service.ok else 'MISSING'} {service.where}"
