@@ -161,3 +161,127 @@ def test_django_closes_old_connections_around_each_request():  # gs4.md
     for signal in (request_started, request_finished):
         sync_receivers, _ = signal._live_receivers(None)
         assert close_old_connections in sync_receivers
+
+
+def test_several_redis_hosts_lose_direct_sends():  # channel-layers.md, deployment.md
+    # channels-redis 4.3.0 picks the host of a send by hashing the whole channel name, and the
+    # host of a receive by hashing only the process's part before "!" (channels_redis#221).
+    layer = RedisChannelLayer(hosts=["redis://10.0.0.1:6379/0", "redis://10.0.0.2:6379/0"])
+    names = [f"specific.{prefix}!{n:04x}" for prefix in ("a1b2", "c3d4") for n in range(50)]
+    lost = [n for n in names
+            if layer.consistent_hash(n) != layer.consistent_hash(layer.non_local_name(n))]
+    assert lost  # these sends go to one Redis while their receiver listens on the other
+    single = RedisChannelLayer(hosts=["redis://127.0.0.1:6379/0"])
+    assert {single.consistent_hash(n) for n in names} == {0}  # one Redis: nothing to miss
+
+
+async def test_channel_capacity_is_broken_on_the_in_memory_layer():  # channel-layers.md
+    # channels 4.3.2 never compiles the patterns, so every send raises; channels-redis does.
+    layer = InMemoryChannelLayer(channel_capacity={"chat.*": 200})
+    with pytest.raises(ValueError, match="unpack"):
+        await layer.send("anything", {"type": "a"})
+    redis_layer = RedisChannelLayer(channel_capacity={"chat.*": 200})
+    assert (redis_layer.get_capacity("chat.x"), redis_layer.get_capacity("x")) == (200, 100)
+
+
+async def test_redis_layer_keeps_channels_in_sorted_sets(redis_url):  # channel-layers.md
+    import redis.asyncio
+
+    layer = RedisChannelLayer(hosts=[redis_url], prefix=f"gs-concepts-{uuid.uuid4().hex[:8]}")
+    client = redis.asyncio.from_url(redis_url)
+    try:
+        await layer.send("inbox", {"type": "a"})
+        await layer.group_add("room", "inbox")
+        assert await client.type(layer.prefix + "inbox") == b"zset"
+        assert await client.type(layer._group_key("room")) == b"zset"
+    finally:
+        await layer.flush()
+        await client.aclose()
+
+
+async def test_a_cancelled_cleanup_delivers_a_message_twice(redis_url):  # channel-layers.md
+    # receive() moves the message to a backup set; a separate task removes it from there. If that
+    # task is cancelled first, the next receive() puts the message back: delivered twice.
+    layer = RedisChannelLayer(hosts=[redis_url], prefix=f"gs-concepts-{uuid.uuid4().hex[:8]}")
+    try:
+        await layer.send("jobs", {"type": "job", "n": 1})
+        assert (await layer.receive("jobs"))["n"] == 1
+        for cleaner in list(layer.receive_cleaners):
+            cleaner.cancel()
+        await asyncio.sleep(0)
+        assert (await asyncio.wait_for(layer.receive("jobs"), 5))["n"] == 1
+    finally:
+        await layer.flush()
+
+
+def test_django_testcase_runs_async_tests_through_async_to_sync():  # testing.md, database.md
+    from asgiref.sync import async_to_sync
+    from django.test import SimpleTestCase
+
+    assert "async_to_sync(testMethod)" in inspect.getsource(SimpleTestCase._setup_and_call)
+    # Under async_to_sync, thread-sensitive sync code runs on the caller's own thread: in a
+    # TestCase, database_sync_to_async uses the test's thread and its open transaction.
+
+    async def where():
+        return await sync_to_async(threading.get_ident)()
+
+    def sync_test():
+        return async_to_sync(where)(), threading.get_ident()
+
+    ran_in, caller = sync_test()
+    assert ran_in == caller
+
+
+async def test_each_http_request_gets_its_own_sync_thread():  # consumers.md, database.md
+    from asgiref.sync import ThreadSensitiveContext
+    from django.core.handlers.asgi import ASGIHandler
+
+    assert "async with ThreadSensitiveContext()" in inspect.getsource(ASGIHandler.__call__)
+
+    async def in_a_request():
+        async with ThreadSensitiveContext():
+            await asyncio.sleep(0.05)  # both requests are open at once
+            return await sync_to_async(threading.get_ident)()
+
+    consumers_thread = await sync_to_async(threading.get_ident)()
+    first, second = await asyncio.gather(in_a_request(), in_a_request())
+    assert len({consumers_thread, first, second}) == 3
+
+
+def test_server_pings_and_lifetimes():  # deployment.md, security.md
+    import daphne.server
+    import uvicorn.config
+    from uvicorn.protocols.websockets import websockets_sansio_impl
+    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+    params = inspect.signature(daphne.server.Server).parameters
+    assert params["ping_interval"].default == 20
+    assert params["websocket_timeout"].default == 86400  # every socket closed after a day
+    assert uvicorn.config.Config(app="x:y").ws_ping_interval == 20.0
+    # uvicorn's default websocket implementation never reads --ws-max-queue.
+    assert AutoWebSocketsProtocol is websockets_sansio_impl.WebSocketsSansIOProtocol
+    assert "ws_max_queue" not in inspect.getsource(websockets_sansio_impl)
+
+
+def test_daphne_drops_the_close_reason():  # generic-consumers.md
+    from daphne.ws_protocol import WebSocketProtocol
+
+    source = inspect.getsource(WebSocketProtocol.handle_reply)
+    assert 'self.serverClose(code=message.get("code", None))' in source
+    assert "reason" not in source
+
+
+def test_session_cookies_are_samesite_lax_by_default():  # authentication.md, security.md
+    from django.conf import global_settings
+
+    assert global_settings.SESSION_COOKIE_SAMESITE == "Lax"
+    assert global_settings.CSRF_COOKIE_SAMESITE == "Lax"
+
+
+def test_async_orm_dates():  # database.md
+    from django.db.models import Model
+    from django.db.models.query import QuerySet
+
+    # QuerySet's a-methods came in Django 4.1, Model.asave and adelete in 4.2.
+    assert all(hasattr(QuerySet, name) for name in ("aget", "acreate", "acount", "aupdate"))
+    assert hasattr(Model, "asave") and hasattr(Model, "adelete")

@@ -1,5 +1,6 @@
 """Each entry of docs/troubleshooting.md, reproduced: the mistake is made on purpose in a COPY of
-a lesson (made in tmp_path), the symptom a learner sees is checked, and so is the fix.
+a lesson or in a tiny project of our own (both made in tmp_path), the symptom a learner sees is
+checked, and so is the fix.
 
 The lessons themselves are never modified. A copy runs in its own process (a real server, a
 manage.py command, pytest, or a short script that calls django.setup()), because this suite has
@@ -222,27 +223,43 @@ def test_orm_in_an_async_consumer_raises_synchronous_only_operation(gs1):
 
 # --- Database tests without transaction=True --------------------------------------------------
 
-DB_TESTS = """
-    import pytest
-    from channels.testing import WebsocketCommunicator
+COUNTING_CONSUMERS = """
+    from channels.db import database_sync_to_async
+    from channels.generic.websocket import AsyncWebsocketConsumer
     from django.contrib.auth.models import User
 
-    from gs1.asgi import application
+    ROUTED = []
+
+
+    class CountUsers(AsyncWebsocketConsumer):
+        async def receive(self, text_data=None, bytes_data=None):
+            count = await database_sync_to_async(User.objects.count)()
+            await self.send(text_data=str(count))
+"""
+
+DB_TESTS = """
+    import pytest
+    from asgiref.sync import sync_to_async
+    from channels.testing import WebsocketCommunicator
+    from django.contrib.auth.models import User
+    from django.test import TestCase
+
+    from mini.consumers import CountUsers
+
+
+    async def count_users():
+        communicator = WebsocketCommunicator(CountUsers.as_asgi(), "/")
+        await communicator.connect()
+        await communicator.send_to(text_data="count")
+        try:
+            return await communicator.receive_from(timeout=2)
+        finally:
+            await communicator.disconnect()
 
 
     @pytest.fixture
     def ann():
         return User.objects.create(username="ann")
-
-
-    async def count_users():
-        communicator = WebsocketCommunicator(application, "/ws/thread/")
-        await communicator.connect()
-        await communicator.send_to(text_data="count")
-        try:
-            return await communicator.receive_from(timeout=10)
-        finally:
-            await communicator.disconnect()
 
 
     @pytest.mark.django_db
@@ -253,19 +270,33 @@ DB_TESTS = """
     @pytest.mark.django_db(transaction=True)
     async def test_with_transaction(ann):
         assert await count_users() == "1"
+
+
+    class UsersTestCase(TestCase):
+        async def test_in_a_django_testcase(self):
+            await sync_to_async(User.objects.create)(username="bob")
+            assert await count_users() == "1"
+"""
+
+DB_PYTEST_INI = """
+    [pytest]
+    DJANGO_SETTINGS_MODULE = mini.settings
+    asyncio_mode = auto
+    asyncio_default_fixture_loop_scope = function
 """
 
 
-def test_database_test_without_transaction_true_fails_on_a_locked_table(gs1):
-    add_consumer(gs1, ORM_CONSUMERS, "thread", "CountInAThread")
-    # SQLite waits 5 s for a lock by default; 1 s keeps this reproduction quick.
-    add_settings(gs1, 'DATABASES["default"]["OPTIONS"] = {"timeout": 1}')
-    (gs1 / "tests" / "test_users.py").write_text(textwrap.dedent(DB_TESTS).lstrip())
-    result = run(gs1, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "--no-migrations",
-                 "tests/test_users.py")
-    assert "FAILED tests/test_users.py::test_without_transaction" in result.stdout
+def test_database_test_without_transaction_true_fails_on_a_locked_table(tmp_path):
+    folder = mini_project(tmp_path, consumers=COUNTING_CONSUMERS)
+    (folder / "pytest.ini").write_text(textwrap.dedent(DB_PYTEST_INI).lstrip())
+    (folder / "test_users.py").write_text(textwrap.dedent(DB_TESTS).lstrip())
+    result = run(folder, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "test_users.py")
+    # pytest-asyncio: the consumer's thread has its own connection, outside the test's transaction.
+    assert "FAILED test_users.py::test_without_transaction" in result.stdout
     assert "database table is locked" in result.stdout
-    assert "PASSED tests/test_users.py::test_with_transaction" in result.stdout
+    assert "PASSED test_users.py::test_with_transaction" in result.stdout
+    # Django's TestCase runs the test through async_to_sync: one thread, one connection.
+    assert "PASSED test_users.py::UsersTestCase::test_in_a_django_testcase" in result.stdout
 
 
 # --- Warnings after a test that never disconnected ------------------------------------------
@@ -428,8 +459,8 @@ async def shout_and_listen(server, folder, env):
     async with websockets.connect(server.ws("/ws/news/")) as ws:
         shout = await asyncio.to_thread(run, folder, "manage.py", "shout", "hello", env=env)
         assert shout.returncode == 0, shout.stderr
-        try:
-            async with asyncio.timeout(3):
+        try:  # the command has finished sending: a message that comes at all comes at once
+            async with asyncio.timeout(1):
                 return await ws.recv()
         except TimeoutError:
             return None
@@ -521,3 +552,243 @@ async def test_origin_check_accepts_a_host_added_to_allowed_hosts(tmp_path, star
     server = start_server(path=copy_lesson(4, tmp_path), env=env, migrate=False)
     url = server.ws("/ws/chat/lobby/")
     assert await handshake_status(url, origin="http://192.168.1.20:8000") == 101
+
+
+# --- A tiny project of our own ----------------------------------------------------------------
+# The entries below need no lesson: each builds the smallest Channels project that shows the
+# error, so they keep working while the lessons change.
+
+MINI_SETTINGS = """
+    SECRET_KEY = "troubleshooting-only"
+    DEBUG = True
+    ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    INSTALLED_APPS = ["daphne", "django.contrib.contenttypes", "django.contrib.auth"]
+    ROOT_URLCONF = "mini.urls"
+    ASGI_APPLICATION = "mini.asgi.application"
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+"""
+
+MINI_ASGI = """
+    import os
+
+    from django.core.asgi import get_asgi_application
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mini.settings")
+    django_asgi_app = get_asgi_application()
+
+    from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+    from django.urls import path  # noqa: E402
+
+    from mini import consumers  # noqa: E402
+
+    application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter([
+        path(f"ws/{name.lower()}/", getattr(consumers, name).as_asgi())
+        for name in consumers.ROUTED
+    ])})
+"""
+
+MINI_MANAGE = """
+    import os
+    import sys
+
+    from django.core.management import execute_from_command_line
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mini.settings")
+    execute_from_command_line(sys.argv)
+"""
+
+ECHO = """
+    from channels.generic.websocket import WebsocketConsumer
+
+    ROUTED = ["Echo"]
+
+
+    class Echo(WebsocketConsumer):
+        def receive(self, text_data=None, bytes_data=None):
+            self.send(text_data=text_data)
+"""
+
+
+def mini_project(folder, consumers=ECHO, settings=""):
+    """A one-app Channels project in `folder`: mini/settings.py, asgi.py (every class named in
+    consumers.ROUTED served at ws/<name>/), consumers.py, and manage.py."""
+    package = folder / "mini"
+    package.mkdir(parents=True)
+    files = {"__init__.py": "", "urls.py": "urlpatterns = []\n",
+             "settings.py": textwrap.dedent(MINI_SETTINGS) + textwrap.dedent(settings),
+             "asgi.py": MINI_ASGI, "consumers.py": consumers}
+    for name, text in files.items():
+        (package / name).write_text(textwrap.dedent(text).lstrip())
+    (folder / "manage.py").write_text(textwrap.dedent(MINI_MANAGE).lstrip())
+    return folder
+
+
+def mini_script(folder, body, env=None):
+    """Run `body` as a script in the mini project after django.setup(); returns the result."""
+    script = "import django\ndjango.setup()\n" + textwrap.dedent(body).lstrip()
+    (folder / "script.py").write_text(script)
+    return run(folder, "script.py", env={"DJANGO_SETTINGS_MODULE": "mini.settings", **(env or {})})
+
+
+# --- You cannot use AsyncToSync in the same thread as an async event loop ---------------------
+
+NOTIFY_HELPER = """
+    import asyncio
+
+    from asgiref.sync import async_to_sync, sync_to_async
+    from channels.layers import get_channel_layer
+
+
+    def notify(text):  # a sync helper, written for views and commands
+        async_to_sync(get_channel_layer().group_send)("news", {"type": "news", "text": text})
+
+
+    async def from_async_code():
+        try:
+            notify("hi")  # the mistake: sync code that blocks on async code, called in the loop
+        except RuntimeError as error:
+            print("error:", error)
+        await get_channel_layer().group_send("news", {"type": "news", "text": "hi"})  # fix 1
+        await sync_to_async(notify)("hi")  # fix 2: run the sync helper in a thread
+        print("fixed")
+
+
+    asyncio.run(from_async_code())
+"""
+
+
+def test_async_to_sync_inside_the_event_loop_is_refused(tmp_path):
+    result = mini_script(mini_project(tmp_path), NOTIFY_HELPER)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "error: You cannot use AsyncToSync in the same thread as an async event loop - "
+        "just await the async function directly.", "fixed"]
+
+
+# --- Event loop is closed, from a sync worker --------------------------------------------------
+
+WORKER = """
+    import redis.asyncio
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    # Every async_to_sync() call from plain sync code runs its own event loop, closed at the end.
+    client = redis.asyncio.from_url("{url}")  # made once, so bound to the first call's loop
+    for task in range(2):
+        try:
+            async_to_sync(client.ping)()
+            print("own client: ok")
+        except RuntimeError as error:
+            print("own client:", error)
+
+    layer = get_channel_layer()  # channels-redis keeps one pool per loop and closes it with it
+    for task in range(3):
+        async_to_sync(layer.group_send)("news", {{"type": "news", "text": "task done"}})
+    print("layer: ok", len(layer._layers))
+"""
+
+
+def test_an_async_client_reused_across_async_to_sync_calls_finds_its_loop_closed(
+        tmp_path, redis_url):
+    settings = f"""
+        CHANNEL_LAYERS = {{"default": {{"BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {{"hosts": ["{redis_url}"], "prefix": "gs-ts-{uuid.uuid4().hex[:8]}"}}}}}}
+    """
+    folder = mini_project(tmp_path, settings=settings)
+    result = mini_script(folder, WORKER.format(url=redis_url))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "own client: ok", "own client: Event loop is closed", "layer: ok 0"]
+    assert "Event loop is closed" not in result.stderr
+
+
+# --- connect() raises TimeoutError ----------------------------------------------------------
+
+SLOW_CONSUMERS = """
+    import asyncio
+
+    from channels.generic.websocket import AsyncWebsocketConsumer
+
+    ROUTED = []
+
+
+    class SlowToFail(AsyncWebsocketConsumer):
+        async def connect(self):
+            await asyncio.sleep(0.5)  # a slow first query, a slow service...
+            raise LookupError("the real problem")
+"""
+
+SLOW_PROBE = """
+    import asyncio
+
+    from channels.testing import WebsocketCommunicator
+
+    from mini.consumers import SlowToFail
+
+
+    async def main():
+        # connect() looks at the consumer only when its timeout runs out: shorter, then longer,
+        # than the consumer takes to fail.
+        for timeout in (0.2, 1):
+            communicator = WebsocketCommunicator(SlowToFail.as_asgi(), "/")
+            try:
+                await communicator.connect(timeout=timeout)
+            except Exception as error:
+                print(timeout, type(error).__name__, error)
+
+
+    asyncio.run(main())
+"""
+
+
+def test_a_slow_failure_in_connect_shows_as_a_timeout(tmp_path):
+    result = mini_script(mini_project(tmp_path, consumers=SLOW_CONSUMERS), SLOW_PROBE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["0.2 TimeoutError ", "1 LookupError the real problem"]
+
+
+# --- redis-py 8: TimeoutError every 5 seconds -------------------------------------------------
+
+async def test_a_socket_timeout_shorter_than_the_layers_wait_breaks_receive(redis_url):
+    from channels_redis.core import RedisChannelLayer
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    prefix = f"gs-ts-{uuid.uuid4().hex[:8]}"
+    # redis-py 8 defaults socket_timeout to 5 s, the length of channels-redis's BZPOPMIN wait
+    # (brpop_timeout = 5): an idle receive() races the two. 0.3 s here makes it certain and quick.
+    assert RedisChannelLayer.brpop_timeout == 5
+    short = RedisChannelLayer(hosts=[{"address": redis_url, "socket_timeout": 0.3}], prefix=prefix)
+    with pytest.raises(RedisTimeout):
+        await short.receive(await short.new_channel())
+    await short.flush()
+    # The fix: no client-side timeout for the layer's connections (and a larger pool).
+    fixed = RedisChannelLayer(hosts=[{"address": redis_url, "socket_timeout": None,
+                                      "max_connections": 1000}], prefix=prefix)
+    channel = await fixed.new_channel()
+    receiving = asyncio.create_task(fixed.receive(channel))
+    await asyncio.sleep(0.6)  # longer than the short timeout above: still waiting, no error
+    assert not receiving.done()
+    await fixed.send(channel, {"type": "late"})
+    assert (await asyncio.wait_for(receiving, 5))["type"] == "late"
+    assert fixed.connection(0).connection_pool.max_connections == 1000
+    await fixed.flush()
+
+
+# --- A page closed with 1006 after a restart ----------------------------------------------------
+
+async def test_a_server_that_dies_closes_sockets_with_1006(tmp_path, start_server):
+    server = start_server(path=mini_project(tmp_path), migrate=False)
+    async with websockets.connect(server.ws("/ws/echo/")) as ws:
+        await ws.send("hi")
+        assert await ws.recv() == "hi"
+        # The auto-reloader ends the old server process without a closing handshake.
+        server.process.kill()
+        with pytest.raises(websockets.ConnectionClosedError):
+            await ws.recv()
+    assert ws.close_code == 1006  # "abnormal closure": no close frame ever came
+    server.process.wait()
+    server.start(migrate=False)  # what the reloader does next; a page must open a new socket
+    async with websockets.connect(server.ws("/ws/echo/")) as again:
+        await again.send("back")
+        assert await again.recv() == "back"
