@@ -25,10 +25,10 @@ def gs1(tmp_path):
 
 
 def add_consumer(folder, code, route, name):
-    """Append a consumer class to the copy's echo/consumers.py and route ws/<route>/ to it."""
-    consumers = folder / "echo" / "consumers.py"
+    """Append a consumer class to the copy's app/consumers.py and route ws/<route>/ to it."""
+    consumers = folder / "app" / "consumers.py"
     consumers.write_text(consumers.read_text() + "\n\n" + textwrap.dedent(code).strip() + "\n")
-    edit(folder / "echo" / "routing.py", "]\n",
+    edit(folder / "app" / "routing.py", "]\n",
          f'    path("ws/{route}/", consumers.{name}.as_asgi()),\n]\n')
 
 
@@ -138,7 +138,7 @@ async def test_daphne_first_gives_the_asgi_banner_and_websockets(gs1, start_serv
 
 def import_model_in_consumers(folder):
     # From gs5 on, consumers import models; this is what makes the import order matter.
-    edit(folder / "echo" / "consumers.py", "from channels.consumer import",
+    edit(folder / "app" / "consumers.py", "from channels.consumer import",
          "from django.contrib.auth.models import User  # noqa: F401\n"
          "from channels.consumer import")
 
@@ -146,8 +146,8 @@ def import_model_in_consumers(folder):
 def test_routing_imported_before_get_asgi_application_raises_app_registry_not_ready(gs1):
     import_model_in_consumers(gs1)
     asgi = gs1 / "gs1" / "asgi.py"
-    edit(asgi, "from echo.routing import websocket_urlpatterns  # noqa: E402\n", "")
-    edit(asgi, "import os\n", "import os\n\nfrom echo.routing import websocket_urlpatterns\n")
+    edit(asgi, "from app.routing import websocket_urlpatterns  # noqa: E402\n", "")
+    edit(asgi, "import os\n", "import os\n\nfrom app.routing import websocket_urlpatterns\n")
     result = run(gs1, "-c", "import gs1.asgi", env=SETTINGS_ENV)
     assert result.returncode != 0
     assert "django.core.exceptions.AppRegistryNotReady: Apps aren't loaded yet." in result.stderr
@@ -163,7 +163,7 @@ def test_routing_imported_after_get_asgi_application_loads(gs1):
 # --- No route found for path --------------------------------------------------------------------
 
 async def test_a_leading_slash_in_routing_gives_no_route_found(gs1, start_server):
-    edit(gs1 / "echo" / "routing.py", 'path("ws/sc/"', 'path("/ws/sc/"')
+    edit(gs1 / "app" / "routing.py", 'path("ws/sc/"', 'path("/ws/sc/"')
     server = start_server(path=gs1, migrate=False)
     # Refused at the handshake; the reason is only in the server's log.
     assert await handshake_status(server.ws("/ws/sc/")) >= 400
@@ -200,7 +200,7 @@ ORM_CONSUMERS = """
 
 def test_orm_in_an_async_consumer_raises_synchronous_only_operation(gs1):
     add_consumer(gs1, ORM_CONSUMERS, "loop", "CountInTheLoop")
-    edit(gs1 / "echo" / "routing.py", "]\n",
+    edit(gs1 / "app" / "routing.py", "]\n",
          '    path("ws/thread/", consumers.CountInAThread.as_asgi()),\n]\n')
     migrate = ("from django.core.management import call_command\n"
                "call_command('migrate', verbosity=0)")
@@ -447,7 +447,7 @@ SHOUT_COMMAND = """
 def news_lesson(folder):
     add_consumer(folder, NEWS_CONSUMER, "news", "News")
     add_settings(folder, LAYER_SETTINGS)
-    commands = folder / "echo" / "management" / "commands"
+    commands = folder / "app" / "management" / "commands"
     commands.mkdir(parents=True)
     (commands.parent / "__init__.py").write_text("")
     (commands / "__init__.py").write_text("")

@@ -6,13 +6,14 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gs1.settings")
 
-# Build Django's HTTP app first: it runs django.setup(). Importing routing (which imports
-# consumers, and later models) before that raises AppRegistryNotReady.
+# Build Django's HTTP app first: it runs django.setup(), which loads the apps. Importing a
+# models module before that raises AppRegistryNotReady (gs1's consumers import none; gs5's do).
 django_asgi_app = get_asgi_application()
 
+# --8<-- [start:router]
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from echo.routing import websocket_urlpatterns  # noqa: E402
+from app.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -22,3 +23,4 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+# --8<-- [end:router]

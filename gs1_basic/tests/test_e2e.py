@@ -197,12 +197,21 @@ def test_browser_client_echoes_through_both_consumers(lesson_server, browser):
 
 def echo_in_the_page(panel, text):
     wait = WebDriverWait(panel.parent, 10)
-    log = panel.find_element(By.CLASS_NAME, "log")
-    panel.find_element(By.CLASS_NAME, "connect").click()
-    wait.until(lambda _: panel.find_element(By.CLASS_NAME, "state").text == "open")
-    panel.find_element(By.CLASS_NAME, "message").send_keys(text)
-    panel.find_element(By.CLASS_NAME, "send").click()
+    find = panel.find_element
+    log = find(By.CLASS_NAME, "log")
+    find(By.CLASS_NAME, "connect").click()
+    wait.until(lambda _: find(By.CLASS_NAME, "state").text == "open")
+    find(By.CLASS_NAME, "message").send_keys(text)
+    for _ in range(20):  # more lines than the log shows at once
+        find(By.CLASS_NAME, "send").click()
     # Shown as text: the markup arrives in the log as typed, not rendered.
-    wait.until(lambda _: f"< {text}" in log.get_property("value"))
-    panel.find_element(By.CLASS_NAME, "disconnect").click()
+    wait.until(lambda _: log.get_property("value").count(f"< {text}") == 20)
+    # The log follows the newest line.
+    assert panel.parent.execute_script(
+        "const log = arguments[0]; return log.scrollTop + log.clientHeight >= log.scrollHeight - 1",
+        log)
+    find(By.CLASS_NAME, "disconnect").click()
     wait.until(lambda _: "closed, code" in log.get_property("value"))
+    # The page says the socket is closed, and keeps what the user typed.
+    assert find(By.CLASS_NAME, "state").text == "closed"
+    assert find(By.CLASS_NAME, "message").get_property("value") == text

@@ -1,4 +1,4 @@
-"""Settings for gs3_async_consumer: the same as gs2's."""
+"""Settings for gs3_async_consumer: a plain Django project plus the two lines Channels needs."""
 
 import os
 from pathlib import Path
@@ -16,6 +16,7 @@ if not DEBUG and SECRET_KEY.startswith("django-insecure-"):
     raise ImproperlyConfigured("DJANGO_DEBUG=0 needs a DJANGO_SECRET_KEY of your own: the "
                                "development key is in the source code for anyone to read")
 
+# --8<-- [start:apps]
 INSTALLED_APPS = [
     # First, so that its `runserver` (ASGI, websockets) replaces Django's (WSGI, HTTP only).
     "daphne",
@@ -25,8 +26,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "stream",
+    "app",
 ]
+# --8<-- [end:apps]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -55,6 +57,7 @@ TEMPLATES = [
     },
 ]
 
+# --8<-- [start:asgi]
 # The entry point Daphne's runserver loads: the ProtocolTypeRouter in gs3/asgi.py.
 ASGI_APPLICATION = "gs3.asgi.application"
 
@@ -62,6 +65,7 @@ ASGI_APPLICATION = "gs3.asgi.application"
 # Its default lets exactly 1 MiB through; one byte less makes "1 MiB and more" the refused size.
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024 - 1
 DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 1024 * 1024 - 1
+# --8<-- [end:asgi]
 
 DATABASES = {
     "default": {

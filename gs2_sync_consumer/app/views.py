@@ -2,4 +2,4 @@ from django.shortcuts import render
 
 
 def index(request):
-    return render(request, "stream/index.html")
+    return render(request, "app/index.html")

@@ -2,6 +2,7 @@ from channels.consumer import AsyncConsumer, SyncConsumer
 from channels.exceptions import StopConsumer
 
 
+# --8<-- [start:sync]
 class MySyncConsumer(SyncConsumer):
     """Raw handlers, one per event type: "websocket.connect" runs websocket_connect, and so on."""
 
@@ -10,7 +11,7 @@ class MySyncConsumer(SyncConsumer):
         self.send({"type": "websocket.accept"})
 
     def websocket_receive(self, event):
-        # A frame arrives as {"text": ...} or {"bytes": ...}; send it back as it came.
+        # A frame arrives as {"text": ...} or, if binary, {"bytes": ...}: send it back as it came.
         if event.get("text") is not None:
             self.send({"type": "websocket.send", "text": event["text"]})
         else:
@@ -19,10 +20,12 @@ class MySyncConsumer(SyncConsumer):
     def websocket_disconnect(self, event):
         # The socket is gone: tell Channels this consumer is finished, so its instance is freed.
         raise StopConsumer()
+# --8<-- [end:sync]
 
 
+# --8<-- [start:async]
 class MyAsyncConsumer(AsyncConsumer):
-    """The same consumer, written with async def: it runs on the event loop, not in a thread."""
+    """An echo, written with async def: it runs on the event loop, not in a thread."""
 
     async def websocket_connect(self, event):
         await self.send({"type": "websocket.accept"})
@@ -35,3 +38,4 @@ class MyAsyncConsumer(AsyncConsumer):
 
     async def websocket_disconnect(self, event):
         raise StopConsumer()
+# --8<-- [end:async]
