@@ -15,9 +15,9 @@ def index(request):
     return render(request, "chat/index.html")
 
 
-# Anonymous visitors are sent to settings.LOGIN_URL, then back here once logged in. The page
-# is only half of it: the websocket checks scope["user"] itself (chat/consumers.py).
+# Anonymous visitors go to settings.LOGIN_URL, then back here once logged in. The page is only
+# half of it: the websocket checks scope["user"] itself (chat/consumers.py).
 @login_required
 def room(request, room_name):
-    # room_name already matched the <room:...> converter (chat/converters.py).
+    # room_name already matched the route's pattern (chat/urls.py).
     return render(request, "chat/room.html", {"room_name": room_name})

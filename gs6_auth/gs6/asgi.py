@@ -16,6 +16,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
+# --8<-- [start:stack]
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
@@ -29,3 +30,4 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+# --8<-- [end:stack]
