@@ -65,12 +65,6 @@ ASGI_APPLICATION = "gs5.asgi.application"
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024 - 1
 DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 1024 * 1024 - 1
 
-# Flood control for each chat socket (chat/flood.py): CHAT_BURST frames at once, then CHAT_RATE
-# a second. A frame over that gets {"error": ...} and is not sent; a socket that sends a whole
-# burst more is closed with code 4029.
-CHAT_RATE = 10
-CHAT_BURST = 30
-
 # The channel layer: how consumers (and any other code) send messages to each other.
 # The in-memory layer lives inside one process: fine for `make gs5` and for tests, useless for
 # several worker processes or a management command. Redis is shared by all of them.
@@ -91,32 +85,16 @@ if os.environ.get("REDIS_URL"):
         },
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # In memory, every socket has its own queue, capped at `capacity` (default 100) as well.
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
 
+# --8<-- [start:databases]
 # SQLite in the lesson folder by default; DATABASE_URL picks another database, for example
 # postgres://postgres@127.0.0.1:5432/gs5 (dj-database-url turns the URL into this dict).
 DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # database_sync_to_async closes the connection after every call (CONN_MAX_AGE is 0, as
-    # Django advises under ASGI), so each message would open a new one. A pool hands it back
-    # instead: Django 5.1+ keeps one with psycopg 3 and psycopg-pool.
-    DATABASES["default"]["OPTIONS"] = {"pool": True}
-
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # SQLite has one writer at a time. Several processes (uvicorn workers, manage.py, the admin)
-    # writing at once must wait for each other instead of failing with "database is locked":
-    DATABASES["default"]["OPTIONS"] = {
-        # How long a connection waits for the write lock before it gives up (default 5 s).
-        "timeout": 20,
-        # Take the write lock when a transaction begins. With the default (DEFERRED), a
-        # transaction that reads and then writes fails at once when another process wrote in
-        # between, whatever the timeout: the wait above never happens.
-        "transaction_mode": "IMMEDIATE",
-        # Write-ahead log: readers (a socket loading its history) and the writer never block
-        # each other. The setting is stored in the database file.
-        "init_command": "PRAGMA journal_mode=WAL",
-    }
+# --8<-- [end:databases]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -8,11 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 import websockets
-from channels.db import database_sync_to_async
-from channels.layers import InMemoryChannelLayer
 from channels.testing import WebsocketCommunicator
 
-from chat.models import Message
 from gs5.asgi import application
 from testkit.servers import server_env
 
@@ -22,53 +19,31 @@ ORIGIN = "http://127.0.0.1:8000"
 FRAME_KEYS = {"message", "created", "id"}
 
 
-async def join(room="lobby", origin=ORIGIN):
+def stored_frame(frame):
+    """`frame`, checked to be a stored message: its text, an ISO 8601 time and an integer id."""
+    assert set(frame) == FRAME_KEYS, frame
+    assert datetime.fromisoformat(frame["created"]).tzinfo is not None
+    assert isinstance(frame["id"], int)
+    return frame
+
+
+async def join(room="lobby", timeout=5):
     """A communicator connected to `room`, its first frame read: (communicator, first frame)."""
-    headers = [(b"origin", origin.encode())] if origin else []
-    communicator = WebsocketCommunicator(application, f"/ws/chat/{room}/", headers=headers)
-    # Connecting reads the history from the database: allow more than the default second.
-    connected, _ = await communicator.connect(timeout=5)
+    communicator = WebsocketCommunicator(
+        application, f"/ws/chat/{room}/", headers=[(b"origin", ORIGIN.encode())]
+    )
+    # Connecting reads the history in a database thread: allow more than the default second.
+    connected, _ = await communicator.connect(timeout)
     assert connected
-    first = await communicator.receive_json_from(5)
+    first = await communicator.receive_json_from(timeout)
     assert set(first) == {"history", "channel_name"}
     return communicator, first
 
 
-def texts(frames):
-    """The texts of stored-message frames, checking that each has its message, time and id."""
-    for frame in frames:
-        assert set(frame) == FRAME_KEYS, frame
-        assert datetime.fromisoformat(frame["created"]).tzinfo is not None
-    return [frame["message"] for frame in frames]
-
-
-async def receive_text(communicator, timeout=5):
-    """The text of the next frame, which must be a stored message sent to the room."""
-    # Each message waits for a database write first: allow more than the default second.
-    return texts([await communicator.receive_json_from(timeout)])[0]
-
-
-@database_sync_to_async
-def stored(room):
-    """The texts saved for `room`, oldest first, read with the ORM (in a thread, as it must)."""
-    messages = Message.objects.filter(room__name=room).order_by("created", "id")
-    return list(messages.values_list("text", flat=True))
-
-
-async def group_members(layer, group):
-    """The channel names in a group, read from the layer's own storage."""
-    if isinstance(layer, InMemoryChannelLayer):
-        return set(layer.groups.get(group, {}))
-    # channels_redis keeps a group as a sorted set under "<prefix>:group:<name>".
-    connection = layer.connection(layer.consistent_hash(group))
-    return {name.decode() for name in await connection.zrange(layer._group_key(group), 0, -1)}
-
-
-async def ws_join(server, room="lobby", origin=True):
+async def ws_join(server, room="lobby"):
     """A real websocket client in `room` on a running server: (socket, first frame)."""
     ws = await websockets.connect(
-        server.ws(f"/ws/chat/{room}/"), origin=server.origin if origin is True else origin,
-        open_timeout=10,
+        server.ws(f"/ws/chat/{room}/"), origin=server.origin, open_timeout=10
     )
     first = await recv_json(ws)
     assert set(first) == {"history", "channel_name"}
@@ -79,7 +54,7 @@ async def recv_json(ws, timeout=10):
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
-async def nothing_more(ws, timeout=0.3):
+async def nothing_more(ws, timeout=0.5):
     """True if no frame arrives within `timeout` seconds."""
     try:
         frame = await asyncio.wait_for(ws.recv(), timeout)
@@ -88,15 +63,22 @@ async def nothing_more(ws, timeout=0.3):
     raise AssertionError(f"unexpected frame: {frame!r}")
 
 
+def manage_py_shell(code, env):
+    """Run `code` in `manage.py shell -c` (its own process) and return what it prints."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code], cwd=LESSON,
+        env=server_env(env), capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def stored_on_server(database_url, room):
-    """The texts a server saved for `room`, read by `manage.py shell` with the server's database."""
+    """[(id, text)] of the rows a server saved for `room`, oldest first."""
     code = (
         "import json; from chat.models import Message; "
-        f"rows = Message.objects.filter(room__name={room!r}).order_by('created', 'id'); "
-        "print(json.dumps(list(rows.values_list('text', flat=True))))"
+        f"rows = Message.objects.filter(room__name={room!r}).order_by('id'); "
+        "print(json.dumps(list(rows.values_list('id', 'text'))))"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code], cwd=LESSON, check=True,
-        env=server_env({"DATABASE_URL": database_url}), capture_output=True, text=True,
-    )
-    return json.loads(result.stdout)
+    output = manage_py_shell(code, {"DATABASE_URL": database_url})
+    return [tuple(row) for row in json.loads(output)]

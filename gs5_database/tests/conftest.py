@@ -1,22 +1,25 @@
-"""This lesson's fixtures: a channel layer of each test's own, and databases for real servers."""
+"""This lesson's fixtures: a channel layer for in-process tests, a database for real servers."""
 
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-import channels.db
-import django.db
 import psycopg
 import pytest
 from channels.layers import get_channel_layer
 
-IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The capacity gs5/settings.py gives both layers: a burst of a busy room needs it.
+CAPACITY = 1000
+IN_MEMORY = {
+    "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": CAPACITY}}
+}
 
 
 def redis_layer(url, prefix):
+    """The project's Redis layer on `url`, its keys starting with `prefix`."""
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [url], "prefix": prefix},
+            "CONFIG": {"capacity": CAPACITY, "hosts": [url], "prefix": prefix},
         }
     }
 
@@ -29,8 +32,8 @@ def prefix():
 
 @pytest.fixture(params=["InMemoryChannelLayer"])
 async def channel_layer(request, settings, prefix):
-    """The project's layer for one test, in memory unless a test asks for Redis with
-    @pytest.mark.parametrize("channel_layer", ["RedisChannelLayer"], indirect=True)."""
+    """The project's layer for one test: in memory, unless a test asks for both with
+    @pytest.mark.parametrize("channel_layer", LAYERS, indirect=True)."""
     if request.param == "RedisChannelLayer":
         settings.CHANNEL_LAYERS = redis_layer(request.getfixturevalue("redis_url"), prefix)
     else:
@@ -43,24 +46,10 @@ async def channel_layer(request, settings, prefix):
     await layer.flush()
 
 
-@pytest.fixture
-async def close_database_connections():
-    """Close the consumers' connections after a test, as a server would between events.
-
-    WebsocketCommunicator replaces channels.db.close_old_connections with a no-op while it
-    waits (unittest.mock.patch). Several communicators waiting at once can leave the no-op in
-    place for good (django/channels#2118): connections then stay open, and PostgreSQL refuses
-    to drop the test database at the end ("being accessed by other users").
-    """
-    yield
-    channels.db.close_old_connections = django.db.close_old_connections
-    await channels.db.aclose_old_connections()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """A DATABASE_URL for a real server: a SQLite file of this test's own, or a new PostgreSQL
-    database (gs5_test_...) on the service that postgres_url found, dropped afterwards.
+    database (gs5_test_...) on the server postgres_url found, dropped afterwards.
 
     Ask for it before start_server: fixtures end in reverse order, so the server has stopped
     by the time its database is dropped."""
