@@ -12,14 +12,21 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-from demo.routing import websocket_urlpatterns  # noqa: E402
+from chat.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
+from echo.routing import websocket_urlpatterns as echo_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # --8<-- [start:http]
+        # A request for /events/<room>/ goes to its consumer; every other one to Django's views.
+        "http": URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)]),
+        # --8<-- [end:http]
         # A browser sends the page's Origin with every handshake. Refusing origins that are not
         # in ALLOWED_HOSTS stops another site's page from opening sockets as your visitors.
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        "websocket": AllowedHostsOriginValidator(
+            URLRouter(websocket_urlpatterns + echo_urlpatterns)
+        ),
     }
 )

@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-from demo import views
+from chat import views
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    path("", views.home, name="home"),
+    path("chat/", include("chat.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,49 +1,38 @@
-"""Fixtures for this lesson's WebsocketCommunicator tests."""
+"""This lesson's fixtures: the chat's tests run on an in-memory and on a Redis channel layer."""
 
 import uuid
 
 import pytest
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
 
-from gs7.asgi import application
+IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# AllowedHostsOriginValidator refuses a handshake without an allowed Origin, as a browser sends.
-ORIGIN = b"http://127.0.0.1:8000"
+
+def redis_layer(url, prefix):
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [url], "prefix": prefix},
+        }
+    }
 
 
 @pytest.fixture
-async def connect():
-    """connect(path) -> an accepted WebsocketCommunicator, disconnected after the test."""
-    opened = []
-
-    async def connect(path, origin=ORIGIN):
-        communicator = WebsocketCommunicator(application, path, headers=[(b"origin", origin)])
-        connected, code = await communicator.connect()
-        assert connected, f"{path} was refused (close code {code})"
-        opened.append(communicator)
-        return communicator
-
-    yield connect
-    for communicator in opened:
-        if not communicator.future.done():
-            await communicator.disconnect()
+def prefix():
+    """Redis keys of this test's own: parallel runs and other lessons never see them."""
+    return f"gs7-test-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(params=["in-memory", "redis"])
-async def channel_layer(request, settings):
-    """The room chat's tests run once on each layer; Redis keys get a prefix of their own."""
-    if request.param == "redis":
-        prefix = f"gs7-test-{uuid.uuid4().hex}"
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [request.getfixturevalue("redis_url")], "prefix": prefix},
-            }
-        }
+@pytest.fixture(params=["InMemoryChannelLayer", "RedisChannelLayer"])
+async def channel_layer(request, settings, prefix):
+    """The project's layer for one test, of each kind; consumers built during it use it."""
+    if request.param == "RedisChannelLayer":
+        settings.CHANNEL_LAYERS = redis_layer(request.getfixturevalue("redis_url"), prefix)
     else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        settings.CHANNEL_LAYERS = IN_MEMORY
+    # Changing CHANNEL_LAYERS makes get_channel_layer() build a new layer from it.
     layer = get_channel_layer()
+    assert type(layer).__name__ == request.param
     yield layer
-    # Deletes this prefix's keys only (and the in-memory layer's state), then closes the pools.
+    # In memory: empties it. On Redis: deletes only this prefix's keys and closes connections.
     await layer.flush()

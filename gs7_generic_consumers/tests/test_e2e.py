@@ -2,306 +2,198 @@
 
 import asyncio
 import json
+import urllib.error
 import urllib.request
-import uuid
 
 import pytest
 import redis.asyncio as redis
 import websockets
+from clients import EventStream, recv_json
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from demo.flood import FLOOD_CLOSE_CODE, FLOOD_ERROR
-
-TEXT_ECHOES = ["/ws/wsc/", "/ws/awsc/"]
-CHATS = ["/ws/ajwc/", "/ws/jwc/"]
 hostile = pytest.mark.hostile
 
 
-def open_socket(server, path, origin=None):
-    # Like a browser, send the page's Origin: AllowedHostsOriginValidator refuses sockets without.
-    return websockets.connect(server.ws(path), origin=origin or server.origin, open_timeout=5)
+async def ws_connect(server, path):
+    return await websockets.connect(server.ws(path), origin=server.origin, open_timeout=10)
 
 
-async def recv(ws):
-    async with asyncio.timeout(5):
-        return await ws.recv()
+async def ws_join(server, room):
+    """A real socket in `room`, its first frame ({"channel_name": ...}) read."""
+    ws = await ws_connect(server, f"/ws/ajwc/{room}/")
+    assert "channel_name" in await recv_json(ws)
+    return ws
 
 
-async def recv_json(ws):
-    return json.loads(await recv(ws))
-
-
-async def recv_error(ws):
-    frame = await recv_json(ws)
-    assert list(frame) == ["error"] and frame["error"]
-    return frame["error"]
-
-
-async def assert_refused(server, path, origin=None):
-    with pytest.raises(websockets.InvalidStatus) as refused:
-        async with asyncio.timeout(3):
-            await open_socket(server, path, origin)
-    return refused.value.response.status_code
-
-
-def new_room():
-    return f"room-{uuid.uuid4().hex[:12]}"
-
-
-def test_landing_page_has_a_client_for_every_endpoint(lesson_server):
-    with urllib.request.urlopen(lesson_server.url + "/") as response:
-        page = response.read().decode()
-    assert response.status == 200
-    for name in ("WebsocketConsumer", "AsyncWebsocketConsumer", "JsonWebsocketConsumer",
-                 "AsyncJsonWebsocketConsumer"):
-        assert f"<code>{name}</code>" in page
-    for path in ("/ws/wsc/", "/ws/awsc/", "/ws/jwc/", "/ws/ajwc/ROOM/", "/ws/jwc/ROOM/"):
-        assert f'data-path="{path}"' in page
-    assert "innerHTML" not in page
-
-
-@pytest.mark.parametrize("path", TEXT_ECHOES)
-async def test_text_echo_through_the_real_server(lesson_server, path):
-    async with open_socket(lesson_server, path) as ws:
-        frames = [f"frame {n}" for n in range(20)] + ["ünïcödé ✓", "x" * 500_000]
-        for text in frames:
-            await ws.send(text)
-        assert [await recv(ws) for _ in frames] == frames
-        await ws.send(b"\x00\xff")
-        assert await recv_error(ws) == "binary frames are not accepted: send text"
-        await ws.send("")
-        assert await recv_error(ws) == "empty frame: there is nothing to echo"
-        await ws.send("after binary and empty")
-        assert await recv(ws) == "after binary and empty"
-
-
-@hostile("bad frames to the JSON echo over a real socket: not JSON, an array, empty, `NaN`, "
-         "nesting 200,000 deep, binary", "`{\"error\": ...}` for each; the socket stays open")
-async def test_json_echo_and_its_errors_through_the_real_server(lesson_server):
-    async with open_socket(lesson_server, "/ws/jwc/") as ws:
-        await ws.send(json.dumps({"a": [1, "ü", None]}))
-        assert await recv_json(ws) == {"echo": {"a": [1, "ü", None]}}
-        for bad in ["not json", "[1, 2]", "", '{"a": NaN}', "[" * 200_000]:
-            await ws.send(bad)
-            await recv_error(ws)
-        await ws.send(b'{"binary": true}')
-        await recv_error(ws)
-        await ws.send("{}")
-        assert await recv_json(ws) == {"echo": {}}
-
-
-@hostile("a frame of 1 MiB to any endpoint",
-         "the server drops the connection (1009); a new connection works")
-@pytest.mark.parametrize("path", [*TEXT_ECHOES, "/ws/jwc/", "/ws/ajwc/lobby/"])
-async def test_an_oversized_frame_is_dropped_by_the_server_and_it_keeps_serving(
+@hostile("a binary frame and text that is not JSON, to every websocket endpoint",
+         '{"error": ...} (text echoes echo the text), the socket stays open')
+@pytest.mark.parametrize("path", ["/ws/wsc/", "/ws/awsc/", "/ws/jwc/", "/ws/ajwc/lobby/"])
+async def test_every_endpoint_answers_a_binary_frame_with_an_error_and_stays_open(
     lesson_server, path
 ):
-    async with open_socket(lesson_server, path) as ws:
-        # Daphne's 1 MiB limit: the frame never reaches the consumer, the connection is closed,
-        # maybe while the frame is still being sent.
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            await ws.send("x" * (1024 * 1024))
-            await recv(ws)
-        assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
-    async with open_socket(lesson_server, "/ws/awsc/") as ws:
-        await ws.send("next connection")
-        assert await recv(ws) == "next connection"
+    ws = await ws_connect(lesson_server, path)
+    if "ajwc" in path:
+        await recv_json(ws)  # {"channel_name": ...}
+    await ws.send(b'{"message": "binary"}')
+    assert "error" in await recv_json(ws)
+    await ws.send("not json {")
+    answer = await asyncio.wait_for(ws.recv(), 10)
+    if "jwc" in path:
+        assert "error" in json.loads(answer)
+    else:
+        assert answer == "not json {"
+    await ws.send(json.dumps({"message": "fine"}))
+    assert "error" not in await recv_json(ws)
+    await ws.close()
 
 
-@pytest.mark.parametrize("chat", CHATS)
-async def test_room_chat_through_the_real_server(lesson_server, chat):
-    room, other_room = new_room(), new_room()
-    async with (
-        open_socket(lesson_server, f"{chat}{room}/") as sender,
-        open_socket(lesson_server, f"{chat}{room}/") as listener,
-        open_socket(lesson_server, f"{chat}{other_room}/") as elsewhere,
-    ):
-        await sender.send('{"message": "hello room"}')
-        assert await recv_json(sender) == {"message": "hello room"}
-        assert await recv_json(listener) == {"message": "hello room"}
-        # Errors go to the sender only.
-        await sender.send('{"message": "   "}')
-        assert "empty" in await recv_error(sender)
-        await sender.send("not json")
-        assert (await recv_error(sender)).startswith("the frame is not JSON")
-        await sender.send(b"binary")
-        await recv_error(sender)
-        # The next frame each one gets is this: no error leaked, nothing crossed rooms.
-        await elsewhere.send('{"message": "other room"}')
-        assert await recv_json(elsewhere) == {"message": "other room"}
-        await listener.send('{"message": "after the errors"}')
-        assert await recv_json(listener) == {"message": "after the errors"}
-        assert await recv_json(sender) == {"message": "after the errors"}
+def test_pages_static_files_and_streams_share_one_http_router(lesson_server):
+    """ProtocolTypeRouter's "http" is a URLRouter now: /events/ goes to a consumer, the rest to
+    Django, and runserver still serves static files in front of both."""
+    for path, content_type in [("/", "text/html"), ("/chat/lobby/", "text/html"),
+                               ("/static/admin/css/base.css", "text/css")]:
+        with urllib.request.urlopen(lesson_server.url + path, timeout=10) as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"].startswith(content_type)
+    # A bad room name matches no consumer route: the catch-all hands it to Django, which 404s.
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(lesson_server.url + "/events/bad%20name/", timeout=10)
+    assert error.value.code == 404
 
 
-async def test_sync_and_async_chat_share_rooms_through_the_real_server(lesson_server):
-    room = new_room()
-    async with (
-        open_socket(lesson_server, f"/ws/ajwc/{room}/") as async_ws,
-        open_socket(lesson_server, f"/ws/jwc/{room}/") as sync_ws,
-    ):
-        await sync_ws.send('{"message": "from the sync consumer"}')
-        assert await recv_json(async_ws) == {"message": "from the sync consumer"}
-        assert await recv_json(sync_ws) == {"message": "from the sync consumer"}
+async def test_the_stream_carries_every_message_of_its_room(lesson_server):
+    async with EventStream(lesson_server.url + "/events/stream/") as stream:
+        assert stream.status_line == "HTTP/1.1 200 OK"
+        assert stream.headers["content-type"] == "text/event-stream"
+        assert stream.headers["transfer-encoding"] == "chunked"
+        alice = await ws_join(lesson_server, "stream")
+        for text in ["hello", "two\nlines", "<b>not HTML</b>"]:
+            await alice.send(json.dumps({"message": text}))
+            frame = await asyncio.wait_for(alice.recv(), 10)
+            assert await stream.next_data() == frame == json.dumps({"message": text})
+        await alice.close()
 
 
-async def test_many_sockets_in_one_room_each_get_every_message(lesson_server):
-    room = new_room()
-    sockets = [await open_socket(lesson_server, f"{CHATS[n % 2]}{room}/").__aenter__()
-               for n in range(10)]
+async def burst(server, room, sockets=20, messages=20):
+    """Every socket of a room sends `messages` at once, without waiting: every socket, and a
+    stream, must hear all of them, each sender's in order."""
+    clients = [await ws_join(server, room) for _ in range(sockets)]
+    expected = sockets * messages
+
+    async def hear(next_frame):
+        heard = [json.loads(await next_frame())["message"] for _ in range(expected)]
+        for sender in range(sockets):
+            mine = [m for m in heard if m.startswith(f"{sender}-")]
+            assert mine == [f"{sender}-{n}" for n in range(messages)]
+        return len(heard)
+
+    async def send(sender, ws):
+        for n in range(messages):
+            await ws.send(json.dumps({"message": f"{sender}-{n}"}))
+
+    async with EventStream(f"{server.url}/events/{room}/") as stream:
+        listeners = [asyncio.ensure_future(hear(lambda ws=ws: asyncio.wait_for(ws.recv(), 20)))
+                     for ws in clients]
+        listeners.append(asyncio.ensure_future(hear(stream.next_data)))
+        await asyncio.gather(*(send(i, ws) for i, ws in enumerate(clients)))
+        assert await asyncio.gather(*listeners) == [expected] * (sockets + 1)
+    for ws in clients:
+        await ws.close()
+
+
+@hostile("20 sockets in a room send 20 messages each at once, in memory",
+         "every socket and the event stream hear all 400, each sender's in order")
+async def test_a_burst_in_a_busy_room_loses_nothing_in_memory(lesson_server):
+    await burst(lesson_server, "busy")
+
+
+@pytest.fixture
+def redis_server(start_server, redis_url, prefix):
+    return start_server(env={"REDIS_URL": redis_url, "CHANNEL_LAYER_PREFIX": prefix})
+
+
+@hostile("20 sockets in a room send 20 messages each at once, on Redis",
+         "every socket and the event stream hear all 400, each sender's in order")
+async def test_a_burst_in_a_busy_room_loses_nothing_on_redis(redis_server):
+    await burst(redis_server, "busy")
+
+
+@hostile("an event-stream client that goes away mid-stream",
+         "the server leaves the room's group; the room goes on")
+async def test_a_stream_client_that_goes_away_leaves_no_group_membership(
+    redis_server, redis_url, prefix
+):
+    group = f"{prefix}:group:chat_gone"  # where channels_redis keeps the room's members
+    client = redis.from_url(redis_url)
     try:
-        for n, ws in enumerate(sockets):
-            await ws.send(json.dumps({"message": f"from {n}"}))
-        for ws in sockets:
-            got = [(await recv_json(ws))["message"] for _ in sockets]
-            assert sorted(got) == sorted(f"from {n}" for n in range(10))
+        async with EventStream(f"{redis_server.url}/events/gone/"):
+            assert await client.zcard(group) == 1
+        # The stream's connection is closed: Daphne sends http.disconnect, disconnect() leaves.
+        async with asyncio.timeout(10):
+            while await client.zcard(group):
+                await asyncio.sleep(0.05)
     finally:
-        for ws in sockets:
-            await ws.close()
+        await client.aclose()
+    ws = await ws_join(redis_server, "gone")
+    await ws.send(json.dumps({"message": "still works"}))
+    assert await recv_json(ws) == {"message": "still works"}
+    await ws.close()
 
 
-async def test_rooms_span_server_processes_through_redis(start_server, redis_url):
-    prefix = f"gs7-e2e-{uuid.uuid4().hex}"
-    env = {"REDIS_URL": redis_url, "CHANNEL_LAYER_PREFIX": prefix}
-    # The sockets never touch the database: no migrate step before the servers.
-    first, second = start_server(env=env, migrate=False), start_server(env=env, migrate=False)
-    room = new_room()
-    try:
-        async with (
-            open_socket(first, f"/ws/ajwc/{room}/") as on_first,
-            open_socket(second, f"/ws/jwc/{room}/") as on_second,
-        ):
-            await on_first.send('{"message": "across processes"}')
-            assert await recv_json(on_second) == {"message": "across processes"}
-            assert await recv_json(on_first) == {"message": "across processes"}
-    finally:
-        async with redis.from_url(redis_url) as client:
-            keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
-            if keys:
-                await client.delete(*keys)
-
-
-@hostile("a handshake from a foreign or a look-alike origin: `http://evil.example`, "
-         "`http://localhost.evil.example`, `http://localhost.evil.test:PORT`",
-         "refused at the handshake (403)")
-@pytest.mark.parametrize("path", ["/ws/wsc/", "/ws/awsc/", "/ws/jwc/", "/ws/ajwc/lobby/"])
-@pytest.mark.parametrize(
-    "origin",
-    ["http://evil.example", "http://localhost.evil.example", "http://localhost.evil.test:{port}"],
-)
-async def test_a_foreign_origin_is_refused_at_the_handshake(lesson_server, path, origin):
-    origin = origin.format(port=lesson_server.port)
-    assert await assert_refused(lesson_server, path, origin) == 403
-
-
-@hostile("a handshake without an `Origin` header (any script)", "refused at the handshake (403)")
-async def test_a_socket_without_origin_is_refused(lesson_server):
-    with pytest.raises(websockets.InvalidStatus) as refused:
-        async with asyncio.timeout(3):
-            await websockets.connect(lesson_server.ws("/ws/wsc/"))
-    assert refused.value.response.status_code == 403
-
-
-async def test_localhost_origin_is_allowed(lesson_server):
-    origin = lesson_server.origin.replace("127.0.0.1", "localhost")
-    async with open_socket(lesson_server, "/ws/wsc/", origin) as ws:
-        await ws.send("from localhost")
-        assert await recv(ws) == "from localhost"
-
-
-@hostile("a room name with a space, unicode, a dot, a newline, 51 characters, a slash",
-         "refused at the handshake (an HTTP error, within 3 seconds)")
-@pytest.mark.parametrize("chat", CHATS)
-@pytest.mark.parametrize("room", ["bad%20name", "caf%C3%A9", "a.b", "room%0A", "x" * 51, "a/b"])
-async def test_an_invalid_room_name_is_refused_at_the_handshake(lesson_server, chat, room):
-    assert await assert_refused(lesson_server, f"{chat}{room}/") >= 400
-
-
-@hostile("a path no route matches", "refused at the handshake; the server keeps serving")
-async def test_an_unknown_path_is_refused_and_the_server_keeps_serving(lesson_server):
-    assert await assert_refused(lesson_server, "/ws/nope/") >= 400
-    async with open_socket(lesson_server, "/ws/ajwc/lobby/") as ws:
-        await ws.send('{"message": "still here"}')
-        assert await recv_json(ws) == {"message": "still here"}
-
-
-@hostile("a frame of 64 KiB to a room over a real socket: valid JSON, its message far too long",
-         "`{\"error\": ...}` to the sender only; the socket stays open")
-@pytest.mark.parametrize("chat", CHATS)
-async def test_a_frame_of_64_kib_gets_an_error_through_the_real_server(lesson_server, chat):
-    async with open_socket(lesson_server, f"{chat}{new_room()}/") as ws:
-        await ws.send(json.dumps({"message": "x" * 65536}))
-        assert "65536 characters" in await recv_error(ws)
-        await ws.send('{"message": "still open"}')
-        assert await recv_json(ws) == {"message": "still open"}
-
-
-@hostile("a flood: one socket sends 300 messages to a room as fast as it can",
-         "the first ones (a burst of 30) reach the room, the rest get `{\"error\": ...}`, then "
-         "the server closes the socket with 4029; the others are served throughout")
-@pytest.mark.parametrize("chat", CHATS)
-async def test_a_flood_is_cut_off_and_everyone_else_is_served(lesson_server, chat):
-    room = new_room()
-    async with (
-        open_socket(lesson_server, f"{chat}{room}/") as flooder,
-        open_socket(lesson_server, f"{chat}{room}/") as listener,
-    ):
-        for n in range(300):
-            await flooder.send(json.dumps({"message": f"flood {n}"}))
-        frames = []
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            while True:
-                frames.append(await recv_json(flooder))
-        assert closed.value.rcvd.code == FLOOD_CLOSE_CODE
-        sent = [frame["message"] for frame in frames if "message" in frame]
-        refused = [frame for frame in frames if "message" not in frame]
-        # At least the burst got through, in order; the flooder was told about the others.
-        assert sent[:30] == [f"flood {n}" for n in range(30)]
-        assert sent == sorted(sent, key=lambda text: int(text.split()[1]))
-        assert refused and all(frame == {"error": FLOOD_ERROR} for frame in refused)
-        # The room heard exactly what was sent, and the listener is still served.
-        assert [(await recv_json(listener))["message"] for _ in sent] == sent
-        await listener.send('{"message": "still here"}')
-        assert await recv_json(listener) == {"message": "still here"}
-
-
-def test_browser_page_talks_to_the_json_echo_and_a_room(lesson_server, browser):
+def test_the_page_talks_to_every_endpoint(lesson_server, browser):
     browser.get(lesson_server.url + "/")
+    panels = {p.get_attribute("data-url"): p for p in browser.find_elements(By.CSS_SELECTOR,
+                                                                              "section")}
+    assert set(panels) == {"/ws/wsc/", "/ws/awsc/", "/ws/jwc/", "/ws/ajwc/ROOM/",
+                           "/events/ROOM/"}
     wait = WebDriverWait(browser, 10)
 
-    def panel(path):
-        return browser.find_element(By.CSS_SELECTOR, f'section[data-path="{path}"]')
+    def part(url, name):
+        return panels[url].find_element(By.CLASS_NAME, name)
 
-    def send(section, text):
-        box = section.find_element(By.CLASS_NAME, "message")
-        box.clear()
-        box.send_keys(text)
-        section.find_element(By.CLASS_NAME, "send").click()
+    def connect(url):
+        part(url, "connect").click()
+        wait.until(lambda _: part(url, "state").text == "open")
 
-    def connect(section, room=None):
-        if room:
-            section.find_element(By.CLASS_NAME, "room").clear()
-            section.find_element(By.CLASS_NAME, "room").send_keys(room)
-        section.find_element(By.CLASS_NAME, "connect").click()
-        wait.until(lambda _: section.find_element(By.CLASS_NAME, "state").text == "open")
+    def log_has(url, text):
+        wait.until(lambda _: text in part(url, "log").text)
 
-    def log(section):
-        return section.find_element(By.CLASS_NAME, "log").get_property("value")
+    # The room, as a websocket and as a stream: what is sent arrives in both, as text.
+    connect("/events/ROOM/")
+    connect("/ws/ajwc/ROOM/")
+    frame = part("/ws/ajwc/ROOM/", "frame")
+    frame.clear()
+    frame.send_keys('{"message": "<b>hi</b>"}')
+    part("/ws/ajwc/ROOM/", "send").click()
+    log_has("/ws/ajwc/ROOM/", '< {"message": "<b>hi</b>"}')
+    log_has("/events/ROOM/", '< {"message": "<b>hi</b>"}')
+    assert browser.find_elements(By.CSS_SELECTOR, "pre.log b") == []
 
-    jwc = panel("/ws/jwc/")
-    connect(jwc)
-    send(jwc, "not json")
-    wait.until(lambda _: '< {"error": "the frame is not JSON:' in log(jwc))
-    send(jwc, '{"still": "open"}')
-    wait.until(lambda _: '< {"echo": {"still": "open"}}' in log(jwc))
+    # A binary frame to the JSON echo: an error, and the socket stays open.
+    connect("/ws/jwc/")
+    part("/ws/jwc/", "send-binary").click()
+    log_has("/ws/jwc/", '< {"error": ')
+    assert part("/ws/jwc/", "state").text == "open"
 
-    room = new_room()
-    async_room, sync_room = panel("/ws/ajwc/ROOM/"), panel("/ws/jwc/ROOM/")
-    connect(async_room, room)
-    connect(sync_room, room)
-    send(async_room, '{"message": "<b>not bold</b>"}')
-    # Shown as text, in both panels: the async consumer's room is the sync consumer's room.
-    for section in (async_room, sync_room):
-        wait.until(lambda _, s=section: '< {"message": "<b>not bold</b>"}' in log(s))
-    assert browser.find_elements(By.CSS_SELECTOR, "section b") == []
+    # The log follows its newest line.
+    connect("/ws/wsc/")
+    for _ in range(40):
+        part("/ws/wsc/", "send").click()
+    wait.until(lambda _: part("/ws/wsc/", "log").text.count("< hello") == 40)
+    assert browser.execute_script(
+        "const log = arguments[0]; return log.scrollHeight - log.scrollTop - log.clientHeight;",
+        part("/ws/wsc/", "log"),
+    ) <= 1
+
+    # A socket the server refuses: the page says it is closed, and keeps what was typed.
+    part("/ws/ajwc/ROOM/", "disconnect").click()
+    wait.until(lambda _: part("/ws/ajwc/ROOM/", "state").text.startswith("closed"))
+    room = part("/ws/ajwc/ROOM/", "room")
+    room.clear()
+    room.send_keys("bad name")
+    frame.clear()
+    frame.send_keys('{"message": "typed, not lost"}')
+    part("/ws/ajwc/ROOM/", "connect").click()
+    wait.until(lambda _: part("/ws/ajwc/ROOM/", "state").text == "closed (code 1006)")
+    assert frame.get_attribute("value") == '{"message": "typed, not lost"}'

@@ -1,0 +1,117 @@
+import json
+import re
+
+from channels.generic.http import AsyncHttpConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+MAX_MESSAGE_LENGTH = 1000
+# What a socket's channel name looks like (the layer made it, with a "!" in it). Other names
+# belong to workers, not sockets: a client may not send to them.
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9._-]{1,50}![A-Za-z0-9._-]{1,48}")
+# `manage.py notify` reaches every chat socket through this group; room groups start with
+# "chat_", so no room can clash with it.
+NOTIFICATIONS_GROUP = "notifications"
+
+
+def message_error(data):
+    """Why this frame is not a chat message, in words a learner understands; None if it is."""
+    if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+        return 'send a JSON object with a "message" string, like {"message": "hello"}'
+    message = data["message"]
+    if not message.strip():
+        return '"message" must not be empty or only whitespace'
+    if len(message) > MAX_MESSAGE_LENGTH:
+        return f'"message" has {len(message)} characters; at most {MAX_MESSAGE_LENGTH} are allowed'
+    if "to" in data and not (isinstance(data["to"], str) and CHANNEL_NAME.fullmatch(data["to"])):
+        return '"to" must be a channel name, as sent in {"channel_name": ...}'
+    return None
+
+
+# --8<-- [start:chat]
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.room_name = self.scope["url_route"]["kwargs"]["room_name"]
+        self.room_group_name = f"chat_{self.room_name}"
+        # self.channel_name is this socket's own address on the channel layer. Joining a group
+        # files that address under the group's name.
+        await self.channel_layer.group_add(self.room_group_name, self.channel_name)
+        await self.channel_layer.group_add(NOTIFICATIONS_GROUP, self.channel_name)
+        await self.accept()
+        # Tell the client its address, so that others can send to it directly.
+        await self.send_json({"channel_name": self.channel_name})
+
+    async def disconnect(self, close_code):
+        # Groups do not notice closed sockets: leave them, or the room keeps queueing for us.
+        await self.channel_layer.group_discard(self.room_group_name, self.channel_name)
+        await self.channel_layer.group_discard(NOTIFICATIONS_GROUP, self.channel_name)
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        # The base class lets json.loads raise, and an exception ends the consumer (1011).
+        try:
+            return json.loads(text_data)
+        except (TypeError, ValueError, RecursionError):
+            return None  # a binary frame (text_data is None), or text that is not JSON
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # The base class raises on a binary or an empty frame: decode every frame instead.
+        await self.receive_json(await self.decode_json(text_data), **kwargs)
+
+    async def receive_json(self, data, **kwargs):
+        error = message_error(data)
+        if error:
+            await self.send_json({"error": error})
+        elif "to" in data:
+            # To one channel only. If nobody listens there, the message expires unseen.
+            await self.channel_layer.send(
+                data["to"], {"type": "chat.private", "message": data["message"]}
+            )
+        else:
+            # "type" names the handler that runs in every consumer of the group: chat_message.
+            await self.channel_layer.group_send(
+                self.room_group_name, {"type": "chat.message", "message": data["message"]}
+            )
+
+    async def chat_message(self, event):
+        await self.send_json({"message": event["message"]})
+
+    async def chat_private(self, event):
+        await self.send_json({"message": event["message"], "private": True})
+
+    async def chat_notification(self, event):
+        await self.send_json({"notification": event["text"]})
+# --8<-- [end:chat]
+
+
+# --8<-- [start:events]
+class EventsConsumer(AsyncHttpConsumer):
+    """GET /events/<room>/: the room's messages as server-sent events, while the client stays."""
+
+    async def handle(self, body):
+        self.room_group_name = f"chat_{self.scope['url_route']['kwargs']['room_name']}"
+        await self.channel_layer.group_add(self.room_group_name, self.channel_name)
+        await self.send_headers(headers=[
+            (b"Content-Type", b"text/event-stream"),
+            (b"Cache-Control", b"no-cache"),
+            # nginx would buffer the response and deliver the events in lumps.
+            (b"X-Accel-Buffering", b"no"),
+        ])
+        # The headers leave with the first body part; more_body=True keeps the response open.
+        # A line that starts with ":" is an SSE comment: the browser ignores it.
+        await self.send_body(b": connected\n\n", more_body=True)
+
+    async def http_request(self, message):
+        # The base class stops the consumer as soon as handle() returns, so no event from the
+        # group could reach it. A GET has one http.request; after handle() this consumer stays
+        # until the client goes away: http.disconnect runs disconnect(), then stops it.
+        if not message.get("more_body"):
+            await self.handle(b"")
+
+    async def disconnect(self):
+        await self.channel_layer.group_discard(self.room_group_name, self.channel_name)
+
+    async def chat_message(self, event):
+        # The same JSON frame as the websockets get, as one event: "data: ...", a blank line.
+        frame = json.dumps({"message": event["message"]})
+        await self.send_body(f"data: {frame}\n\n".encode(), more_body=True)
+# --8<-- [end:events]
