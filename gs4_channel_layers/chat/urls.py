@@ -1,11 +1,8 @@
-from django.urls import path
+from django.urls import re_path
 
-from . import (
-    converters,  # noqa: F401  (registers the <room:...> converter)
-    views,
-)
+from . import views
 
 urlpatterns = [
-    path("", views.index, name="index"),
-    path("<room:room_name>/", views.room, name="room"),
+    re_path(r"^$", views.index, name="index"),
+    re_path(r"^(?P<room_name>[A-Za-z0-9_-]{1,50})/$", views.room, name="room"),
 ]

@@ -13,5 +13,5 @@ def index(request):
 
 
 def room(request, room_name):
-    # room_name already matched the <room:...> converter (chat/converters.py).
+    # room_name already matched the route's pattern (chat/urls.py).
     return render(request, "chat/room.html", {"room_name": room_name})

@@ -54,3 +54,27 @@ async def nothing_more(ws, timeout=0.3):
     except TimeoutError:
         return True
     raise AssertionError(f"unexpected frame: {frame!r}")
+
+
+async def burst(server, room, sockets, messages):
+    """Every socket of a room sends its whole burst at once, without waiting for anything;
+    then checks that every socket heard every message once, each sender's in order."""
+    clients = [ws for ws, _ in await asyncio.gather(*(ws_join(server, room) for _ in
+                                                      range(sockets)))]
+    sent = [[f"{n}:{m}" for m in range(messages)] for n in range(sockets)]
+
+    async def send_all(ws, texts):
+        for text in texts:
+            await ws.send(json.dumps({"message": text}))
+
+    async def hear_all(ws):
+        return [(await recv_json(ws, timeout=30))["message"] for _ in range(sockets * messages)]
+
+    heard = (await asyncio.gather(*(send_all(ws, texts) for ws, texts in zip(
+        clients, sent, strict=True)), *(hear_all(ws) for ws in clients)))[sockets:]
+    for frames in heard:
+        assert sorted(frames) == sorted(sum(sent, []))
+        for n, theirs in enumerate(sent):
+            assert [f for f in frames if f.startswith(f"{n}:")] == theirs
+    assert all([await nothing_more(ws) for ws in clients])
+    await asyncio.gather(*(ws.close() for ws in clients))

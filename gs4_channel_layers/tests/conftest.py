@@ -5,14 +5,17 @@ import uuid
 import pytest
 from channels.layers import get_channel_layer
 
-IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+def in_memory(capacity):
+    return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer",
+                        "CONFIG": {"capacity": capacity}}}
 
 
-def redis_layer(url, prefix):
+def redis_layer(url, prefix, capacity):
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [url], "prefix": prefix},
+            "CONFIG": {"hosts": [url], "prefix": prefix, "capacity": capacity},
         }
     }
 
@@ -25,11 +28,14 @@ def prefix():
 
 @pytest.fixture(params=["InMemoryChannelLayer", "RedisChannelLayer"])
 async def channel_layer(request, settings, prefix):
-    """The project's layer for one test, of each kind; consumers built during it use it."""
+    """The project's layer for one test, of each kind; consumers built during it use it.
+    Both are sized as gs4/settings.py sizes them (its `capacity`)."""
+    capacity = settings.CHANNEL_LAYERS["default"]["CONFIG"]["capacity"]
     if request.param == "RedisChannelLayer":
-        settings.CHANNEL_LAYERS = redis_layer(request.getfixturevalue("redis_url"), prefix)
+        url = request.getfixturevalue("redis_url")
+        settings.CHANNEL_LAYERS = redis_layer(url, prefix, capacity)
     else:
-        settings.CHANNEL_LAYERS = IN_MEMORY
+        settings.CHANNEL_LAYERS = in_memory(capacity)
     # Changing CHANNEL_LAYERS makes get_channel_layer() build a new layer from it.
     layer = get_channel_layer()
     assert type(layer).__name__ == request.param

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         channel_layer = get_channel_layer()
         if isinstance(channel_layer, InMemoryChannelLayer):
             raise CommandError(NEEDS_REDIS)
-        error = message_error(text)
+        error = message_error({"message": text})
         if error:
             raise CommandError(error.replace('"message"', "the notification"))
         # A management command is plain synchronous code: async_to_sync runs the layer's
