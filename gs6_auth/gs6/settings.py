@@ -66,9 +66,15 @@ ASGI_APPLICATION = "gs6.asgi.application"
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = 1024 * 1024 - 1
 DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 1024 * 1024 - 1
 
+# --8<-- [start:channel-layers]
 # The channel layer: how consumers (and any other code) send messages to each other.
 # The in-memory layer lives inside one process: fine for `make gs6` and for tests, useless for
 # several worker processes or a management command. Redis is shared by all of them.
+# Each layer keeps at most `capacity` unread messages per channel (default 100) and drops the
+# rest: group_send without a word, send with ChannelFull. In a busy room every socket's queue
+# fills faster than the socket sends it on: 20 sockets sending 50 messages at once queue up to
+# 1000 broadcasts for each socket. `capacity` is sized for rooms like that; each queued message
+# costs memory (a few hundred bytes here), and a message unread after `expiry` (60 s) is dropped.
 if os.environ.get("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
@@ -78,18 +84,15 @@ if os.environ.get("REDIS_URL"):
                 # Every Redis key starts with this: two projects (or two test runs) on one
                 # Redis server stay apart if their prefixes differ.
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "gs6"),
-                # On Redis, all the sockets of one server process share a single queue, and
-                # `capacity` (default 100) caps it: past it, messages are dropped. A busy
-                # room's burst can hold more than 100 messages at once.
                 "capacity": 1000,
             },
         },
     }
 else:
-    # In memory, every socket has its own queue, capped at `capacity` (default 100) as well.
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
     }
+# --8<-- [end:channel-layers]
 
 # --8<-- [start:databases]
 # SQLite in the lesson folder by default; DATABASE_URL picks another database, for example
