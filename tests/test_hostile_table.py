@@ -214,8 +214,10 @@ def test_the_hook_fills_in_the_marker_only(tmp_path):
     assert "a decorated case" in filled and hook.MARKER not in filled
 
 
-def test_the_security_page_has_the_marker_and_the_hook_is_registered():
-    assert hook.MARKER in (DOCS / "security.md").read_text()
+def test_gs8s_page_has_the_marker_and_the_hook_is_registered():
+    # The table belongs to the lesson about hardening; the Security page links to it.
+    assert hook.MARKER in (DOCS / "lessons" / "gs8.md").read_text()
+    assert hook.MARKER not in (DOCS / "security.md").read_text()
     assert "docs/hooks/hostile_table.py" in (ROOT / "mkdocs.yml").read_text()
 
 
