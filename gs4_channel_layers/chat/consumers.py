@@ -12,6 +12,7 @@ CHANNEL_NAME = re.compile(r"[A-Za-z0-9._-]{1,50}![A-Za-z0-9._-]{1,48}")
 NOTIFICATIONS_GROUP = "notifications"
 
 
+# --8<-- [start:validation]
 def message_error(data):
     """Why this frame is not a chat message, in words a learner understands; None if it is."""
     if not isinstance(data, dict) or not isinstance(data.get("message"), str):
@@ -24,9 +25,11 @@ def message_error(data):
     if "to" in data and not (isinstance(data["to"], str) and CHANNEL_NAME.fullmatch(data["to"])):
         return '"to" must be a channel name, as sent in {"channel_name": ...}'
     return None
+# --8<-- [end:validation]
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    # --8<-- [start:connect]
     async def connect(self):
         self.room_name = self.scope["url_route"]["kwargs"]["room_name"]
         self.room_group_name = f"chat_{self.room_name}"
@@ -37,12 +40,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.accept()
         # Tell the client its address, so that others can send to it directly.
         await self.send(text_data=json.dumps({"channel_name": self.channel_name}))
+    # --8<-- [end:connect]
 
+    # --8<-- [start:disconnect]
     async def disconnect(self, close_code):
         # Groups do not notice closed sockets: leave them, or the room keeps queueing for us.
         await self.channel_layer.group_discard(self.room_group_name, self.channel_name)
         await self.channel_layer.group_discard(NOTIFICATIONS_GROUP, self.channel_name)
+    # --8<-- [end:disconnect]
 
+    # --8<-- [start:receive]
     async def receive(self, text_data=None, bytes_data=None):
         try:
             data = json.loads(text_data)
@@ -61,7 +68,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_send(
                 self.room_group_name, {"type": "chat.message", "message": data["message"]}
             )
+    # --8<-- [end:receive]
 
+    # --8<-- [start:handlers]
     async def chat_message(self, event):
         await self.send(text_data=json.dumps({"message": event["message"]}))
 
@@ -70,3 +79,4 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def chat_notification(self, event):
         await self.send(text_data=json.dumps({"notification": event["text"]}))
+    # --8<-- [end:handlers]

@@ -24,12 +24,6 @@ def test_notify_without_redis_exits_non_zero_and_says_why():
     assert "in-memory channel layer lives inside one" in done.stderr
 
 
-def test_notify_needs_its_text():
-    done = run("manage.py", "notify")
-    assert done.returncode != 0
-    assert "text" in done.stderr
-
-
 def test_workers_without_redis_refuse_and_say_why():
     # What `make gs4-workers` runs. It must refuse before starting anything.
     done = run("../tools/lesson.py", "workers", "4", "--port", str(free_port()))

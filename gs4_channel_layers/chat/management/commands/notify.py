@@ -6,7 +6,7 @@ from chat.consumers import NOTIFICATIONS_GROUP, message_error
 
 NEEDS_REDIS = """\
 notify needs a channel layer shared with the server: set REDIS_URL, for example
-    REDIS_URL=redis://127.0.0.1:6379/0 python manage.py notify "TEXT"
+    REDIS_URL=redis://127.0.0.1:6379/0 ../.venv/bin/python manage.py notify "TEXT"
 (and serve the lesson with the same REDIS_URL). The in-memory channel layer lives inside one
 process: this command would send into its own memory, and no connected socket would ever
 hear it."""
@@ -18,6 +18,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("text", help="the notification, 1 to 1000 characters")
 
+    # --8<-- [start:handle]
     def handle(self, *args, text, **options):
         channel_layer = get_channel_layer()
         if isinstance(channel_layer, InMemoryChannelLayer):
@@ -32,3 +33,4 @@ class Command(BaseCommand):
             NOTIFICATIONS_GROUP, {"type": "chat.notification", "text": text}
         )
         self.stdout.write(f"Sent to the {NOTIFICATIONS_GROUP!r} group: {text}")
+    # --8<-- [end:handle]
