@@ -69,11 +69,12 @@ DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 1024 * 1024 - 1
 # The channel layer: how consumers (and any other code) send messages to each other.
 # The in-memory layer lives inside one process: fine for `make gs7` and for tests, useless for
 # several worker processes or a management command. Redis is shared by all of them.
-# Each layer keeps at most `capacity` unread messages per channel (default 100) and drops the
-# rest: group_send without a word, send with ChannelFull. In a busy room every socket's queue
-# fills faster than the socket sends it on: 20 sockets sending 50 messages at once queue up to
-# 1000 broadcasts for each socket. `capacity` is sized for rooms like that; each queued message
-# costs memory (a few hundred bytes here), and a message unread after `expiry` (60 s) is dropped.
+# How busy a room can be: a layer queues at most `capacity` unread messages per channel
+# (default 100) and drops the rest, silently in group_send (it swallows ChannelFull; send raises
+# it). When every socket of a room sends at once, each socket's channel queues everyone's
+# messages: sized for 20 sockets x 50 messages = 1000 (the default loses ~40% of 10 x 20).
+# Memory is used only while a consumer is behind; unread messages expire after 60 s.
+# Not `channel_capacity`: on InMemoryChannelLayer (channels 4.3.2) it makes every send fail.
 if os.environ.get("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
