@@ -1,7 +1,8 @@
 """`make test`: services, ruff, each lesson's tests in its own pytest process, the docs build.
 
 The lessons' pytest processes run JOBS at a time (default 2; `make test JOBS=1`: one by one),
-then the repository-wide tests/ and the docs build.
+with the repository-wide tests/ beside them; then the tests that read the lessons' results,
+and the docs build.
 Each suite's output is printed whole when it ends. One summary at the end; its last line is
 `N passed, N failed, N skipped`; the exit status is 1 if anything failed.
 """
@@ -23,7 +24,9 @@ from testkit.services import provision  # noqa: E402
 BIN = Path(sys.executable).parent
 BUILD = ROOT / "build"
 # Suites that take longest start first, so the last one to end is a short one.
-SLOWEST_FIRST = ["gs8_", "gs6_", "gs5_", "gs4_", "gs7_"]
+SLOWEST_FIRST = ["gs8_", "gs4_", "gs5_", "gs6_", "gs7_"]
+# Tests in tests/ that read what the lessons' own runs recorded in build/: they run last.
+AFTER_LESSONS = "agree_with_the_last_run"
 
 
 def banner(text):
@@ -38,25 +41,27 @@ def check(name, command):
     return name, (1, 0, 0) if ok else (0, 1, 0), time.monotonic() - started, ""
 
 
-def pytest_suite(path):
-    """One pytest process for a folder with its own pytest.ini: a lesson, or the root tests/."""
-    report = BUILD / "junit" / f"{path.name}.xml"
-    log = BUILD / "logs" / f"{path.name}.log"
+def pytest_suite(path, args=(), name=None):
+    """One pytest process for a folder with its own pytest.ini: a lesson, or the root tests/
+    (`args` selects some of its tests; `name` tells that run apart)."""
+    name = name or path.name
+    report = BUILD / "junit" / f"{name}.xml"
+    log = BUILD / "logs" / f"{name}.log"
     report.parent.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
-    print(f"started   {path.name}", flush=True)
+    print(f"started   {name}", flush=True)
     started = time.monotonic()
     with log.open("w") as out:
         code = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
-             f"--junitxml={report}"], cwd=path, stdout=out, stderr=subprocess.STDOUT,
+             f"--junitxml={report}", *args], cwd=path, stdout=out, stderr=subprocess.STDOUT,
         ).returncode
     elapsed = time.monotonic() - started
-    banner(f"{path.name} (pytest, {elapsed:.0f}s)")
+    banner(f"{name} (pytest, {elapsed:.0f}s)")
     print(log.read_text(errors="replace"), end="", flush=True)
     if not report.exists() or code == 5:
-        return path.name, (0, 1, 0), elapsed, "ran no test"
+        return name, (0, 1, 0), elapsed, "ran no test"
     suite = ET.parse(report).getroot()
     suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
     total, skipped = int(suite.get("tests")), int(suite.get("skipped"))
@@ -64,7 +69,7 @@ def pytest_suite(path):
     note = "" if code in (0, 1) else f"pytest exit {code}"
     if code != 0 and failed == 0:
         failed = 1
-    return path.name, (total - failed - skipped, failed, skipped), elapsed, note
+    return name, (total - failed - skipped, failed, skipped), elapsed, note
 
 
 def lessons_slowest_first():
@@ -79,14 +84,16 @@ def main():
     provision()
     results = [check("ruff", [BIN / "ruff", "check", "."])]
     jobs = max(1, int(os.environ.get("JOBS", "2")))
-    banner(f"pytest: {jobs} suite(s) at a time")
-    with ThreadPoolExecutor(jobs) as pool:
+    repository = ROOT / "tests"
+    banner(f"pytest: {jobs} lesson suite(s) at a time, and the repository-wide tests/ beside them")
+    # tests/ (docs, exercises, troubleshooting, settings) mostly waits on the processes it
+    # starts: it runs beside the lessons, all but the checks that read the lessons' results.
+    with ThreadPoolExecutor(1) as side, ThreadPoolExecutor(jobs) as pool:
+        beside = side.submit(pytest_suite, repository, ["-k", f"not {AFTER_LESSONS}"])
         by_name = {r[0]: r for r in pool.map(pytest_suite, lessons_slowest_first())}
-    results += [by_name[p.name] for p in lesson_dirs()]
-    # Repository-wide checks (docs, troubleshooting, the hostile-case table) come after the
-    # lessons: some of them read what the lessons' runs recorded in build/.
-    if (ROOT / "tests" / "pytest.ini").is_file():
-        results.append(pytest_suite(ROOT / "tests"))
+        results += [by_name[p.name] for p in lesson_dirs()]
+        results.append(beside.result())
+    results.append(pytest_suite(repository, ["-k", AFTER_LESSONS], name="tests-after-lessons"))
     results.append(check("docs build", [BIN / "mkdocs", "build", "--strict", "-q",
                                         "-d", str(BUILD / "site")]))
     banner(f"summary ({time.monotonic() - started:.0f}s)")
