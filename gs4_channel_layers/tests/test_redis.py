@@ -111,10 +111,16 @@ async def test_uvicorn_workers_share_rooms(env, start_server):
     # What `make gs4-workers` runs: uvicorn with several processes behind one port.
     server = start_server(env=env, workers=2, migrate=False)
     sockets = []
-    # The kernel hands each connection to one of the workers: open sockets until both served.
+    # The kernel hands each connection to a worker that is accepting: open sockets until both
+    # have served one (a worker still starting Django serves none yet), keeping one per worker.
     async with asyncio.timeout(60):
-        while len(sockets) < 40 and len({process_of(name) for _, name in sockets}) < 2:
-            sockets.append(await ws_join(server, "workers"))
+        while len({process_of(name) for _, name in sockets}) < 2:
+            ws, name = await ws_join(server, "workers")
+            if process_of(name) in {process_of(seen) for _, seen in sockets}:
+                await ws.close()
+                await asyncio.sleep(0.2)
+            else:
+                sockets.append((ws, name))
     assert len({process_of(name) for _, name in sockets}) == 2
     first, _ = sockets[0]
     await first.send(json.dumps({"message": "to every worker"}))
