@@ -13,23 +13,42 @@ import contextlib
 import json
 import math
 import multiprocessing
+import random
+import resource
+import ssl
 import time
 from collections import defaultdict
 
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 # No compression (the servers would spend their time in zlib), no keepalive pings to skew counts.
 OPTIONS = {"compression": None, "ping_interval": None, "open_timeout": 20, "close_timeout": 2,
            "max_size": 2**20}
 
 
-async def open_many(url, n, origin=None, concurrency=50):
+def connect_options(origin=None, cookie=None, cafile=None, open_timeout=None):
+    """connect()'s keyword arguments: the page's Origin, a session cookie (a logged-in user),
+    and for wss:// the certificate to trust (the stack's self-signed one)."""
+    options = dict(OPTIONS, origin=origin)
+    if open_timeout:
+        options["open_timeout"] = open_timeout
+    if cookie:
+        options["additional_headers"] = {"Cookie": cookie}
+    if cafile:
+        options["ssl"] = ssl.create_default_context(cafile=cafile)
+    return options
+
+
+async def open_many(url, n, origin=None, concurrency=50, cookie=None, cafile=None,
+                    open_timeout=None):
     """n sockets to url, at most `concurrency` handshakes at a time (a listen backlog is short)."""
     gate = asyncio.Semaphore(concurrency)
+    options = connect_options(origin, cookie, cafile, open_timeout)
 
     async def one():
         async with gate:
-            return await connect(url, origin=origin, **OPTIONS)
+            return await connect(url, **options)
 
     results = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
     sockets = [r for r in results if not isinstance(r, BaseException)]
@@ -195,7 +214,16 @@ def split(total, parts):
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
+def raise_fd_limit():
+    """As many open files as the hard limit allows: every socket is one. Returns the limits."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
 def _client_main(pipe):
+    raise_fd_limit()
     asyncio.run(_serve(pipe))
 
 
@@ -214,22 +242,27 @@ async def _serve(pipe):
                 reply = {"error": repr(error)}
             pipe.send(reply)
     finally:
+        state["closing"] = True
         for task in state["tasks"]:
             task.cancel()
-        await close_many(state["sockets"])
+        await close_many(state["sockets"] + list(state.get("live", ())))
 
 
-async def _open(state, url, n, origin=None):
-    state["sockets"] = await open_many(url, n, origin) if n else []
+async def _open(state, url, n, origin=None, cookie=None, cafile=None, concurrency=50,
+                open_timeout=None):
+    state["sockets"] = await open_many(url, n, origin, concurrency, cookie, cafile,
+                                       open_timeout) if n else []
     return len(state["sockets"])
 
 
 async def _close(state):
+    state["closing"] = True  # held sockets (_hold) must not reconnect now
     for task in state["tasks"]:
         task.cancel()
     state["tasks"] = []
-    await close_many(state["sockets"])
+    await close_many(state["sockets"] + list(state.pop("live", ())))
     state["sockets"] = []
+    state["closing"] = False
     return True
 
 
@@ -263,36 +296,56 @@ async def _echo(state, start_at, duration, payload, max_messages, sample=20000):
 
 # --- Scenarios 3 and 4: fan-out in a chat room -------------------------------------------------
 
-async def _listen(state, url, n, origin):
-    """n sockets join one gs4 room; each records when every bench message reaches it."""
-    await _open(state, url, n, origin)
+async def _listen(state, url, n, origin, cookie=None, cafile=None, first_frame=True,
+                  concurrency=50, open_timeout=None):
+    """n sockets join one chat room; each records when every bench message reaches it.
+
+    A socket is in the room once its handshake is done (every chat here joins its groups
+    before accept()). gs4 and gs8 then send a first frame that names the socket's channel;
+    the tutorial's consumer sends none (first_frame=False).
+    """
+    await _open(state, url, n, origin, cookie, cafile, concurrency, open_timeout)
     # RedisChannelLayer's names are "specific.<process>!<socket>": they tell which server
     # process holds each socket (uvicorn's workers share them out as they accept).
-    # RedisPubSubChannelLayer's have no "!" and do not tell: "?".
+    # RedisPubSubChannelLayer's have no "!" and do not tell, nor does a consumer that never
+    # says its name: "?".
     processes = defaultdict(int)
     for ws in state["sockets"]:
-        first = json.loads(await asyncio.wait_for(ws.recv(), 20))
-        if "channel_name" not in first:
-            raise RuntimeError(f"the first frame has no channel_name: {first}")
-        name = first["channel_name"]
-        processes[name.split("!")[0] if "!" in name else "?"] += 1
+        name = await _first_channel_name(ws) if first_frame else None
+        processes[name.split("!")[0] if name and "!" in name else "?"] += 1
     arrivals = state["arrivals"] = defaultdict(list)  # tag -> [(arrived, sent), ...]
-
-    async def reader(ws):
-        async for frame in ws:
-            now = time.monotonic()
-            text = json.loads(frame).get("message", "")
-            if text.startswith("bench "):
-                _, tag, _seq, sent = text.split()
-                arrivals[tag].append((now, float(sent)))
-
-    state["tasks"] = [asyncio.create_task(reader(ws)) for ws in state["sockets"]]
+    state["tasks"] = [asyncio.create_task(_read(ws, arrivals)) for ws in state["sockets"]]
     return {"n": n, "processes": dict(processes)}
+
+
+async def _first_channel_name(ws, timeout=20):
+    """The channel name a chat sends first ({"channel_name": ...}, alone or with its history);
+    None if its first frame has none."""
+    first = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    return first.get("channel_name") if isinstance(first, dict) else None
+
+
+def _record(frame, arrivals):
+    """A bench message's arrival time, by tag; other frames (history, who is online) pass."""
+    now = time.monotonic()
+    data = json.loads(frame)
+    # A room's message, or (the stack) a notification to every socket: gs8's notify.
+    text = (data.get("message") or data.get("notification")) if isinstance(data, dict) else None
+    if isinstance(text, str) and text.startswith("bench "):
+        _, tag, _seq, sent = text.split()
+        arrivals[tag].append((now, float(sent)))
+
+
+async def _read(ws, arrivals):
+    with contextlib.suppress(ConnectionClosed):
+        async for frame in ws:
+            _record(frame, arrivals)
 
 
 async def _collect(state, tag, per_socket, timeout):
     """Wait until every socket here has `per_socket` messages tagged `tag`, or the timeout."""
-    expected = per_socket * len(state["sockets"])
+    held = state["live"] if "live" in state else state["sockets"]
+    expected = per_socket * len(held)
     deadline = time.monotonic() + timeout
     while len(state["arrivals"][tag]) < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.005)
@@ -307,27 +360,108 @@ async def _cpu(state):
     return time.process_time()
 
 
+# --- The stack's capacity: many idle sockets through nginx, and their return after a fault ----
+
+def backoff(attempt, base, cap):
+    """The wait before reconnection attempt `attempt` (1, 2, ...): exponential, capped, with
+    full jitter, so that the sockets of a dead host do not all come back at the same moment."""
+    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+
+
+async def _hold(state, url, n, origin=None, cookie=None, cafile=None, reconnect=False,
+                backoff_base=1.0, backoff_cap=30.0, concurrency=50, timeout=300,
+                room_size=None, first=0):
+    """Open n sockets and keep them: each reads (and records bench messages) until it closes.
+
+    With room_size, url holds "{room}": sockets first, first+1, ... fill rooms of that size.
+
+    reconnect=False: a socket that fails to open, or closes, is counted and not retried (how
+    many the server holds). reconnect=True: like the gs8 page, it tries again after backoff(),
+    and each return is timed (a host killed under it).
+    """
+    options = connect_options(origin, cookie, cafile)
+    gate = asyncio.Semaphore(concurrency)
+    live = state["live"] = set()
+    state["closing"] = False
+    arrivals = state["arrivals"] = defaultdict(list)
+    hold = state["hold"] = {"failed": 0, "errors": defaultdict(int), "drops": [], "returns": []}
+
+    async def keep(first, url):
+        attempt = 0
+        while not state["closing"]:
+            try:
+                async with gate:
+                    ws = await connect(url, **options)
+            except Exception as error:  # refused, reset, a timeout, an HTTP error status
+                hold["errors"][f"{type(error).__name__}: {error}"[:120]] += 1
+                if not reconnect:
+                    hold["failed"] += 1
+                    first.set_result(False)
+                    return
+                attempt += 1
+                await asyncio.sleep(backoff(attempt, backoff_base, backoff_cap))
+                continue
+            live.add(ws)
+            if first.done():
+                hold["returns"].append(time.monotonic())
+            else:
+                first.set_result(True)
+            attempt = 0
+            await _read(ws, arrivals)
+            live.discard(ws)
+            if state["closing"]:
+                return
+            hold["drops"].append(time.monotonic())
+            if not reconnect:
+                return
+            attempt = 1
+            await asyncio.sleep(backoff(attempt, backoff_base, backoff_cap))
+
+    started = time.monotonic()
+    firsts = [asyncio.get_running_loop().create_future() for _ in range(n)]
+    urls = [url.format(room=(first + i) // room_size) if room_size else url for i in range(n)]
+    state["tasks"] = [asyncio.create_task(keep(f, u)) for f, u in zip(firsts, urls, strict=True)]
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*firsts), timeout)
+    return {"opened": sum(1 for f in firsts if f.done() and f.result()),
+            "failed": hold["failed"], "pending": sum(1 for f in firsts if not f.done()),
+            "seconds": time.monotonic() - started,
+            "errors": sorted(hold["errors"].items(), key=lambda kv: -kv[1])[:3]}
+
+
+async def _held(state):
+    """How many held sockets are open now, and when each drop and each return happened."""
+    hold = state["hold"]
+    return {"up": len(state["live"]), "drops": list(hold["drops"]),
+            "returns": list(hold["returns"]),
+            "errors": sorted(hold["errors"].items(), key=lambda kv: -kv[1])[:3],
+            "cpu_total_s": time.process_time()}
+
+
 COMMANDS = {"open": _open, "close": _close, "echo": _echo, "listen": _listen,
-            "collect": _collect, "cpu": _cpu}
+            "collect": _collect, "cpu": _cpu, "hold": _hold, "held": _held}
 
 
 class Sender:
     """The one socket that talks in a fan-out room; it also reads (and drops) its own echoes."""
 
-    def __init__(self, url, origin):
-        self.url, self.origin = url, origin
+    def __init__(self, url, origin, cookie=None, cafile=None, first_frame=True):
+        self.url, self.first_frame = url, first_frame
+        self.options = connect_options(origin, cookie, cafile)
 
     async def __aenter__(self):
-        self.ws = await connect(self.url, origin=self.origin, **OPTIONS)
-        first = json.loads(await asyncio.wait_for(self.ws.recv(), 20))
-        if "channel_name" not in first:
-            raise RuntimeError(f"the first frame has no channel_name: {first}")
+        self.ws = await connect(self.url, **self.options)
+        if self.first_frame:
+            await asyncio.wait_for(self.ws.recv(), 20)
         self.drain = asyncio.create_task(self._drain())
         return self
 
     async def _drain(self):
-        async for _ in self.ws:
-            pass
+        async for frame in self.ws:
+            data = json.loads(frame)
+            if isinstance(data, dict) and "error" in data:
+                # A refused message would show up as "lost" with no reason: say it here.
+                print(f"the sender was answered {frame[:200]}", flush=True)
 
     async def send(self, tag, seq):
         await self.ws.send(json.dumps({"message": f"bench {tag} {seq} {time.monotonic():.6f}"}))

@@ -1,7 +1,7 @@
 """`make bench`: measure what the lessons claim, on their real servers, and write the evidence.
 
     .venv/bin/python bench/run.py            the full set (3 runs each): docs/bench/
-    .venv/bin/python bench/run.py --quick    a reduced set, under a minute: build/bench-quick/
+    .venv/bin/python bench/run.py --quick    a reduced set, about two minutes: build/bench-quick/
 
 Writes results.json (every number, the machine, the versions), one PNG chart and one markdown
 table per scenario, and targets.md; docs/benchmarks.md includes the tables and charts.
@@ -27,11 +27,17 @@ sys.path[:0] = [str(BENCH), str(ROOT)]
 
 # Not report (matplotlib): the client processes import this module again, and start faster.
 import scenarios  # noqa: E402
+import stack_bench  # noqa: E402
 from loadgen import Clients  # noqa: E402
 from servers import redis  # noqa: E402
 
 from testkit.catalog import lesson_dirs  # noqa: E402
 
+# The production stack's capacity (issue 14): `make bench-stack`, not part of `make bench`.
+STACK = {"sockets": 10_000, "client_processes": 4, "workers": 1, "message_runs": 5,
+         "timeout": 60, "open_timeout": 600, "failover_sockets": 1000, "failover_timeout": 180,
+         "backoff_base": 1.0, "backoff_cap": 30.0, "settle": 5, "room_size": 10,
+         "concurrency": 20}
 FULL = {
     "runs": 3,
     "streams": {"clients": [1, 10, 50, 100], "count": 10, "interval": 0.1, "time_limit": 12},
@@ -42,9 +48,14 @@ FULL = {
     # deliveries (10 messages to a room of 1000), so that a burst lasts seconds, not a blink.
     "fanout": {"receivers": [10, 100, 1000], "burst_deliveries": 10_000, "burst_min": 3,
                "burst_max": 50, "timeout": 30, "processes": 2, "processes_from": 100,
-               "layers": ["memory", "redis", "pubsub"], "experiments": True, "runs": 5},
-    "workers": {"receivers": [1000], "workers": [1, 2, 4], "settle": 3, "experiment": 2,
+               "chats": ["tutorial", "gs4", "gs6", "gs8"], "layers": ["memory", "redis"],
+               # gs6 and gs8 take minutes to fill a room of 1000 (who is online): only the
+               # row of gs8's target goes that far.
+               "auth_max": 100, "auth_full": ["gs8-uvicorn-redis"],
+               "experiments": True, "runs": 5},
+    "workers": {"receivers": [1000], "workers": [1, 2, 4], "settle": 3, "gs8": None,
                 "runs": 5},
+    "stack": STACK,
 }
 QUICK = {
     "runs": 1,
@@ -54,11 +65,17 @@ QUICK = {
              "experiment": False},
     "fanout": {"receivers": [10, 100], "burst_deliveries": 500, "burst_min": 3,
                "burst_max": 20, "timeout": 5, "processes": 2, "processes_from": 100,
-               "layers": ["memory", "redis"], "experiments": False},
-    "workers": {"receivers": [100], "workers": [2], "settle": 2, "experiment": None},
+               "chats": ["tutorial", "gs4", "gs8"], "layers": ["memory", "redis"],
+               "auth_max": 100, "auth_full": [], "experiments": False},
+    "workers": {"receivers": [100], "workers": [2], "settle": 2, "gs8": None},
+    "stack": {**STACK, "sockets": 500, "message_runs": 2, "failover_sockets": 200,
+              "client_processes": 2},
 }
 SCENARIOS = {"streams": scenarios.run_streams, "echo": scenarios.run_echo,
-             "fanout": scenarios.run_fanout, "workers": scenarios.run_workers}
+             "fanout": scenarios.run_fanout, "workers": scenarios.run_workers,
+             "stack": stack_bench.run_stack}
+# `make bench` runs these; the stack (minutes, nginx, Redis Sentinel, PostgreSQL) runs alone.
+DEFAULT = ["streams", "echo", "fanout", "workers"]
 PACKAGES = ["Django", "channels", "daphne", "Twisted", "autobahn", "channels-redis", "redis",
             "uvicorn", "uvloop", "httptools", "websockets", "asgiref", "matplotlib"]
 
@@ -108,8 +125,9 @@ def versions():
 
 def commit():
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                              capture_output=True, check=True).stdout.strip()
+        # "-dirty": the code measured had changes not yet committed.
+        return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"],
+                              cwd=ROOT, text=True, capture_output=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -117,10 +135,12 @@ def commit():
 async def measure(config, names):
     results = {}
     processes = max(config["echo"]["calibrate"] + [config["fanout"]["processes"]])
-    with Clients(processes) as clients:
+    # The stack starts client processes of its own (more of them, with more open files).
+    with Clients(processes if set(names) - {"stack"} else 0) as clients:
         for name in names:
             say(f"== {name}")
             started = time.monotonic()
+            load_before = list(os.getloadavg())
             try:
                 results[name] = await SCENARIOS[name](config, clients, say)
             except Exception as error:  # one broken scenario must not lose the others' numbers
@@ -134,7 +154,13 @@ async def measure(config, names):
                 scenarios.stop(*scenarios.STARTED)
                 scenarios.STARTED.clear()
             results[name]["seconds"] = time.monotonic() - started
-            say(f"   {name}: {results[name]['seconds']:.0f} s")
+            # Each scenario says when it ran and how busy the (shared) machine was.
+            results[name]["generated"] = datetime.datetime.now(datetime.UTC).isoformat(
+                timespec="seconds")
+            results[name]["load_average"] = {"before": load_before,
+                                             "after": list(os.getloadavg())}
+            say(f"   {name}: {results[name]['seconds']:.0f} s, load average "
+                f"{load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}")
     return results
 
 
@@ -145,7 +171,7 @@ def _terminate(signum, frame):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a reduced set, under a minute")
+    parser.add_argument("--quick", action="store_true", help="a reduced set, about two minutes")
     parser.add_argument("--out", type=Path, help="where to write (default: docs/bench/, or "
                         "build/bench-quick/ with --quick)")
     parser.add_argument("--only", help=f"comma-separated, of: {', '.join(SCENARIOS)}")
@@ -163,10 +189,22 @@ def main():
         report.write(results, out)
         say(f"rewrote the tables and charts in {out}")
         return
-    names = args.only.split(",") if args.only else list(SCENARIOS)
+    # `make bench-quick` tries everything once, the stack too (at 500 sockets), as a smoke test.
+    names = args.only.split(",") if args.only else list(SCENARIOS) if args.quick else DEFAULT
+    unknown = set(names) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"no scenario {', '.join(sorted(unknown))}; there are {', '.join(SCENARIOS)}")
     config = QUICK if args.quick else FULL
     started = time.monotonic()
     say(f"benchmark ({'quick' if args.quick else 'full'}): {', '.join(names)} -> {out}")
+    # The scenarios not run now keep their last numbers (`make bench` and `make bench-stack`
+    # write the same results.json); each says when it ran.
+    previous = {}
+    if (out / "results.json").exists():
+        old = json.loads((out / "results.json").read_text())
+        if old.get("mode") == ("quick" if args.quick else "full"):
+            previous = {k: v for k, v in old.get("scenarios", {}).items()
+                        if k in SCENARIOS and k not in names}
     results = {
         "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
@@ -175,7 +213,7 @@ def main():
         "versions": versions(),
         "lessons": [path.name for path in lesson_dirs()],
         "config": config,
-        "scenarios": asyncio.run(measure(config, names)),
+        "scenarios": {**previous, **asyncio.run(measure(config, names))},
     }
     results["machine"]["load_average_after"] = list(os.getloadavg())
     results["seconds"] = time.monotonic() - started

@@ -9,17 +9,25 @@ import itertools
 import os
 import signal
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 from loadgen import Sender, percentile, projected_end, split, streams
 from servers import (
     BareServer,
     bench_settings_env,
+    drop_database,
     find_lesson,
     layer_env,
     lesson_server,
+    login_cookie,
+    quiet,
     redis,
+    scratch_database,
 )
+
+from testkit import services
 
 _rooms = itertools.count(1)
 # Every server started, so that run.py can stop any a failure left behind.
@@ -46,6 +54,12 @@ async def start(*servers, settle=0.0):
 def stop(*servers):
     for server in servers:
         server.stop()
+
+
+def drop_scratch_databases():
+    while SCRATCH_DATABASES:
+        with contextlib.suppress(Exception):  # a leftover scratch database costs only disk
+            drop_database(*SCRATCH_DATABASES.pop())
 
 
 def kill(server):
@@ -152,7 +166,7 @@ async def _echo_once(clients, processes, server, ws_path, p):
     }
 
 
-STOCK = "stock-dispatch"  # the experiment: gs7 served with BENCH_STOCK_DISPATCH=1
+SHORTCUT = "shortcut"  # the experiment: gs7 served with BENCH_DISPATCH_SHORTCUT=1
 
 
 def _echo_targets(p):
@@ -166,8 +180,8 @@ def _echo_targets(p):
         targets += [("gs7-wsc", "gs7 WebsocketConsumer", gs7, "/ws/wsc/"),
                     ("gs7-awsc", "gs7 AsyncWebsocketConsumer", gs7, "/ws/awsc/")]
         if p["experiment"]:
-            targets += [("gs7-awsc-stock", "experiment: gs7 AsyncWebsocketConsumer with "
-                         "Channels' own dispatch() (the thread trip put back)", (gs7, STOCK),
+            targets += [("gs7-awsc-shortcut", "experiment: gs7 AsyncWebsocketConsumer with "
+                         "gs8's dispatch() shortcut (no thread trip)", (gs7, SHORTCUT),
                          "/ws/awsc/")]
     return targets
 
@@ -176,7 +190,7 @@ def _echo_server(kind, folder):
     if isinstance(folder, tuple):
         folder, _ = folder
         return lesson_server(folder, kind, workers=1,
-                             env=bench_settings_env(folder, BENCH_STOCK_DISPATCH="1"))
+                             env=bench_settings_env(folder, BENCH_DISPATCH_SHORTCUT="1"))
     return lesson_server(folder, kind, workers=1)
 
 
@@ -261,13 +275,40 @@ async def run_echo(cfg, clients, say):
     return section
 
 
-# --- 3 and 4. fan-out in a gs4 room ------------------------------------------------------------
+# --- 3 and 4. fan-out in a chat room: the teaching lessons (stock Channels) and gs8 (tuned) ----
 
-async def fanout(clients, server, receivers, cfg, say, label, run_count):
+class Chat:
+    """A chat server to drive: its LessonServer, and what a client must bring (a session cookie
+    for the chats behind AuthMiddlewareStack) or expect (a first frame naming its channel)."""
+
+    def __init__(self, server, first_frame=True, auth=False, concurrency=50, open_timeout=20):
+        self.server, self.first_frame, self.auth = server, first_frame, auth
+        self.concurrency, self.open_timeout = concurrency, open_timeout
+        self.cookie = None
+
+    def prepare(self):
+        """Before start(): the database and a logged-in user, for the chats that need them."""
+        if self.auth:
+            self.server.migrate()
+            self.cookie = login_cookie(self.server.path, self.server.env)
+
+    def start(self, migrate=False):
+        self.server.start(migrate=False)
+        return self
+
+    def stop(self):
+        self.server.stop()
+
+    def client(self):
+        return {"origin": self.server.origin, "cookie": self.cookie}
+
+
+async def fanout(clients, chat, receivers, cfg, say, label, run_count):
     """One sender and `receivers` sockets in a new room: per run, one message (latency, loss),
     then a burst (deliveries per second, loss)."""
     p = cfg["fanout"]
-    room = f"bench-{os.getpid()}-{next(_rooms)}"
+    server = chat.server
+    room = f"bench_{os.getpid()}_{next(_rooms)}"  # \w only: the tutorial's route
     url = server.ws(f"/ws/chat/{room}/")
     processes = min(len(clients), p["processes"] if receivers >= p["processes_from"] else 1)
     # About the same number of deliveries per burst for any room size; a room of 10 gets fewer
@@ -276,15 +317,17 @@ async def fanout(clients, server, receivers, cfg, say, label, run_count):
     runs = []
     opened = time.monotonic()
     answers = await clients.call(
-        "listen", [{"url": url, "n": n, "origin": server.origin}
-                   for n in split(receivers, processes)], timeout=180)
+        "listen", [{"url": url, "n": n, "first_frame": chat.first_frame, **chat.client(),
+                    "concurrency": chat.concurrency, "open_timeout": chat.open_timeout}
+                   for n in split(receivers, processes)], timeout=900)
     connect_s = time.monotonic() - opened
+    settle_s = await quiet(server)
     per_process = {}
     for answer in answers:
         for prefix, count in answer["processes"].items():
             per_process[prefix] = per_process.get(prefix, 0) + count
     try:
-        async with Sender(url, server.origin) as sender:
+        async with Sender(url, first_frame=chat.first_frame, **chat.client()) as sender:
             for run in range(run_count):
                 await asyncio.sleep(0.1)
                 tag = f"one{run}"
@@ -327,6 +370,7 @@ async def fanout(clients, server, receivers, cfg, say, label, run_count):
         "client_processes": processes,
         "burst_messages": burst,
         "connect_s": connect_s,
+        "settle_s": settle_s,
         "sockets_per_server_process": None if "?" in per_process
         else sorted(per_process.values(), reverse=True),
         "p50_ms": median([r["one"]["p50_ms"] for r in runs]),
@@ -341,74 +385,188 @@ async def fanout(clients, server, receivers, cfg, say, label, run_count):
 
 LAYERS = {"memory": "InMemoryChannelLayer", "redis": "RedisChannelLayer",
           "pubsub": "RedisPubSubChannelLayer"}
+# What each chat is and needs. "teaching": stock Channels, as the lessons teach; "gs8": tuned.
+CHATS = {
+    "tutorial": {"lesson": "gs4", "group": "teaching", "first_frame": False, "auth": False,
+                 "switches": {"BENCH_TUTORIAL": "1"},
+                 "label": "the tutorial's consumer (gs4's settings)"},
+    "gs4": {"lesson": "gs4", "group": "teaching", "first_frame": True, "auth": False,
+            "switches": {}, "label": "gs4 (stock Channels)"},
+    "gs6": {"lesson": "gs6", "group": "teaching", "first_frame": True, "auth": True,
+            "switches": {}, "label": "gs6 (stock: login, history, who is online)"},
+    # gs8's flood control would refuse the one scripted sender's bursts: lifted, nothing else.
+    "gs8": {"lesson": "gs8", "group": "gs8", "first_frame": True, "auth": True,
+            "switches": {"BENCH_NO_FLOOD_LIMIT": "1"},
+            "label": "gs8 (hardened and tuned)"},
+}
+
+
+def fanout_configs(p, redis_url):
+    """Every fan-out row: (key, chat, layer, server kind, workers, label, extra switches)."""
+    configs = []
+    for chat in p["chats"]:
+        for layer in p["layers"]:
+            configs.append((f"{chat}-{layer}", chat, layer, "daphne", 1,
+                            f"{CHATS[chat]['label']}, Daphne, {LAYERS[layer]}", {}))
+    if "gs8" in p["chats"] and redis_url:
+        # As the production stack serves it: uvicorn (one process here), on Redis.
+        configs.append(("gs8-uvicorn-redis", "gs8", "redis", "uvicorn", GS8_WORKERS,
+                        f"{CHATS['gs8']['label']}, uvicorn x{GS8_WORKERS}, {LAYERS['redis']}",
+                        {}))
+    return configs
+
+
+# gs8 as one host of the production stack serves it (`make gs8-stack`: WORKERS=2).
+GS8_WORKERS = 2
+EXPERIMENTS = [
+    # (key, chat, layer, server, label, switches): at the largest room only.
+    ("gs8-stock-dispatch", "gs8", "redis", "uvicorn",
+     "experiment: gs8, uvicorn x2, Redis, with Channels' own dispatch() (the shortcut taken "
+     "out)",
+     {"BENCH_STOCK_DISPATCH": "1"}),
+    ("gs4-no-expiry-walk", "gs4", "memory", "daphne",
+     "experiment: gs4, Daphne, in memory, without the layer's expiry walk",
+     {"BENCH_SKIP_EXPIRY_WALK": "1"}),
+]
+
+
+# The scratch PostgreSQL databases made for this run, dropped by drop_scratch_databases().
+SCRATCH_DATABASES = []
+
+
+def make_chat(key, chat, layer, kind, workers, switches, redis_url, scratch):
+    spec = CHATS[chat]
+    path = find_lesson(spec["lesson"])
+    env = layer_env(path, layer, redis_url, **spec["switches"], **switches)
+    if spec["auth"]:
+        # A database of its own, so that the users and sessions made here never reach the
+        # lesson's: PostgreSQL where there is one, as production has (SQLite lets one process
+        # write at a time, and the logged-in chats write on every join); else a SQLite file.
+        postgres = services.find("postgres")
+        if postgres.ok:
+            env["DATABASE_URL"] = scratch_database(postgres.where,
+                                                   f"bench_{key}_{os.getpid()}".replace("-", "_"))
+            SCRATCH_DATABASES.append((postgres.where, env["DATABASE_URL"]))
+        else:
+            env["BENCH_DATABASE"] = str(scratch / f"{key}.sqlite3")
+    # gs6 and gs8 tell the whole room about every socket that joins (who is online), and each
+    # of its sockets asks the database who that is: a room's joins cost the square of its
+    # size. Few handshakes at a time, with time to wait, or the servers time them out.
+    return Chat(lesson_server(path, kind, workers=workers, env=env),
+                first_frame=spec["first_frame"], auth=spec["auth"],
+                concurrency=2 if spec["auth"] else 50, open_timeout=120 if spec["auth"] else 20)
+
+
+async def start_chats(chats, settle=0.0):
+    await asyncio.gather(*(asyncio.to_thread(c.prepare) for c in chats))
+    STARTED.extend(c.server for c in chats)
+    await asyncio.gather(*(asyncio.to_thread(c.start) for c in chats))
+    await asyncio.sleep(settle)
+
+
+def measured_at(p, key, chat, experiments, receivers):
+    """Whether row `key` is measured with a room of `receivers`.
+
+    gs6 and gs8 fill a room slowly (every join makes each socket of the room ask the database
+    who is online: a room of C costs about C * C / 2 queries, minutes for 1000), so they stop
+    at p["auth_max"], except the rows in p["auth_full"]. Experiments run at one size only."""
+    largest = max(p["receivers"])
+    if key in experiments:
+        return receivers == (min(largest, p["auth_max"]) if chat.auth else largest)
+    return not chat.auth or receivers <= p["auth_max"] or key in p["auth_full"]
 
 
 async def run_fanout(cfg, clients, say):
     p = cfg["fanout"]
     # A scenario may ask for more runs than the others: these are short and noisy.
-    section = {"params": {"runs": cfg["runs"], **p}, "layers": {}, "skipped": []}
+    section = {"params": {"runs": cfg["runs"], **p}, "rows": [], "skipped": []}
     runs = section["params"]["runs"]
-    path = find_lesson("gs4")
-    if path is None:
-        section["skipped"].append("gs4_channel_layers not present: no fan-out measured")
-        say(section["skipped"][-1])
-        return section
     service = redis()
-    servers = {}
-    for layer in p["layers"]:
-        if layer != "memory" and not service.ok:
-            section["skipped"].append(f"{LAYERS[layer]}: no Redis here ({service.how})")
-            say(section["skipped"][-1])
+    redis_url = service.where if service.ok else None
+    wanted = []
+    for config in fanout_configs(p, redis_url):
+        key, chat, layer = config[:3]
+        if find_lesson(CHATS[chat]["lesson"]) is None:
+            reason = f"{CHATS[chat]['lesson']} not present: {key} not measured"
+        elif layer != "memory" and not redis_url:
+            reason = f"{key}: no Redis here ({service.how})"
         else:
-            servers[layer] = lesson_server(path, env=layer_env(path, layer, service.where))
-    await start(*servers.values())
-    try:
-        for layer, server in servers.items():
-            rows = [await fanout(clients, server, c, cfg, say, f"daphne {layer}", runs)
-                    for c in p["receivers"]]
-            section["layers"][layer] = {"label": LAYERS[layer], "rows": rows}
-    finally:
-        stop(*servers.values())
-    # Experiments on the in-memory layer's largest room: which of Channels' steps cost what.
-    section["experiments"] = []
-    for label, switches in EXPERIMENTS if p["experiments"] else []:
-        server = await start(lesson_server(path, env=layer_env(path, "memory", **switches)))
+            wanted.append(config)
+            continue
+        if reason not in section["skipped"]:
+            section["skipped"].append(reason)
+            say(reason)
+    experiments = [e for e in EXPERIMENTS if p["experiments"]
+                   and find_lesson(CHATS[e[1]]["lesson"]) and (e[2] == "memory" or redis_url)]
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        chats = {}
+        for key, chat, layer, kind, workers, _, switches in wanted:
+            chats[key] = make_chat(key, chat, layer, kind, workers, switches, redis_url,
+                                   Path(scratch))
+        for key, chat, layer, kind, _, switches in experiments:
+            # Side by side with the row it changes one thing of: the same number of processes.
+            workers = GS8_WORKERS if chat == "gs8" and kind == "uvicorn" else 1
+            chats[key] = make_chat(key, chat, layer, kind, workers, switches, redis_url,
+                                   Path(scratch))
+        failed = []
+        for key, chat in chats.items():
+            try:
+                # uvicorn's workers boot after the socket is bound: let them all accept.
+                await start_chats([chat], settle=3 if (chat.server.workers or 1) > 1 else 0)
+            except Exception as error:  # a lesson mid-rewrite must not lose the other rows
+                failed.append(key)
+                section["skipped"].append(f"{key} did not start: "
+                                          f"{(str(error).splitlines() or [''])[0][:200]}")
+                say(section["skipped"][-1])
         try:
-            row = await fanout(clients, server, max(p["receivers"]), cfg, say, label, runs)
+            rows = {key: [] for key in chats if key not in failed}
+            # Side by side: every chat at one room size, then the next size, so that a noisy
+            # minute on the machine falls on every row alike.
+            experiment_keys = {e[0] for e in experiments}
+            for receivers in p["receivers"]:
+                for key in [c[0] for c in wanted] + sorted(experiment_keys):
+                    if key in failed or not measured_at(p, key, chats[key], experiment_keys,
+                                                        receivers):
+                        continue
+                    try:
+                        rows[key].append(await fanout(clients, chats[key], receivers, cfg, say,
+                                                      key, runs))
+                    except Exception as error:
+                        section["skipped"].append(f"{key} at {receivers} receivers: "
+                                                  f"{type(error).__name__}: {error}"[:300])
+                        say(section["skipped"][-1])
         finally:
-            stop(server)
-        section["experiments"].append({"label": label, "rows": [row]})
+            stop(*(c.server for c in chats.values()))
+            drop_scratch_databases()
+    for key, chat, layer, kind, workers, label, _ in wanted:
+        if rows.get(key):
+            section["rows"].append({"key": key, "chat": chat, "group": CHATS[chat]["group"],
+                                    "layer": layer, "server": kind, "workers": workers,
+                                    "label": label, "rows": rows[key]})
+    section["experiments"] = [{"key": key, "chat": chat, "layer": layer, "server": kind,
+                               "label": label, "rows": rows[key]}
+                              for key, chat, layer, kind, label, _ in experiments
+                              if rows.get(key)]
     return section
 
 
-EXPERIMENTS = [
-    ("experiment: with Channels' own dispatch() (the thread trip put back)",
-     {"BENCH_STOCK_DISPATCH": "1"}),
-    ("experiment: without the expiry walk", {"BENCH_SKIP_EXPIRY_WALK": "1"}),
-]
+# --- 4. workers: what more processes buy ---------------------------------------------------------
 
-
-def _workers_configs(p, path, redis_url):
-    """(key, server, workers, label, environment), measured one at a time in this order."""
-    redis_env = layer_env(path, "redis", redis_url)
+def _workers_configs(p, redis_url):
+    """(key, chat, server, workers, label, layer), measured one at a time in this order."""
     configs = [
         # The baseline: `make gs4` as a learner runs it, with no REDIS_URL.
-        ("make-gs4", "daphne", 1, "make gs4: Daphne, 1 process, InMemoryChannelLayer",
-         layer_env(path, "memory")),
-        ("make-gs4-redis", "daphne", 1, "make gs4 with REDIS_URL: Daphne, 1 process, "
-         "RedisChannelLayer", redis_env),
+        ("make-gs4", "gs4", "daphne", 1, "make gs4: Daphne, 1 process, InMemoryChannelLayer",
+         "memory"),
+        ("make-gs4-redis", "gs4", "daphne", 1, "make gs4 with REDIS_URL: Daphne, 1 process, "
+         "RedisChannelLayer", "redis"),
     ]
-    configs += [("workers", "uvicorn", w, f"make gs4-workers WORKERS={w}: uvicorn, "
-                 "RedisChannelLayer", redis_env) for w in p["workers"]]
-    if p["experiment"]:
-        w = p["experiment"]
-        configs += [
-            ("experiment", "uvicorn", w, f"experiment: WORKERS={w} with Channels' own "
-             "dispatch() (the thread trip put back)",
-             layer_env(path, "redis", redis_url, BENCH_STOCK_DISPATCH="1")),
-            ("pubsub", "uvicorn", w, f"another layer: WORKERS={w} on RedisPubSubChannelLayer",
-             layer_env(path, "pubsub", redis_url)),
-        ]
+    configs += [("workers", "gs4", "uvicorn", w, f"make gs4-workers WORKERS={w}: uvicorn, "
+                 "RedisChannelLayer", "redis") for w in p["workers"]]
+    if p.get("gs8"):
+        w = p["gs8"]
+        configs.append(("gs8-workers", "gs8", "uvicorn", w, f"gs8, uvicorn WORKERS={w}, "
+                        "RedisChannelLayer (one host of the production stack)", "redis"))
     return configs
 
 
@@ -416,23 +574,33 @@ async def run_workers(cfg, clients, say):
     p = cfg["workers"]
     section = {"params": {"runs": cfg["runs"], **p}, "servers": [], "skipped": []}
     runs = section["params"]["runs"]
-    path = find_lesson("gs4")
     service = redis()
-    if path is None or not service.ok:
+    if find_lesson("gs4") is None or not service.ok:
         section["skipped"].append("gs4_channel_layers not present: no workers measured"
-                                  if path is None else f"no Redis here ({service.how})")
+                                  if find_lesson("gs4") is None
+                                  else f"no Redis here ({service.how})")
         say(section["skipped"][-1])
         return section
     # One server at a time, so that each has the machine (and Redis) to itself.
-    for key, kind, workers, label, env in _workers_configs(p, path, service.where):
-        server = await start(lesson_server(path, kind, workers=workers, env=env),
-                             settle=p["settle"] if workers > 1 else 0)
-        try:
-            rows = [await fanout(clients, server, c, cfg, say, f"{key} {kind} x{workers}",
-                                 runs) for c in p["receivers"]]
-        finally:
-            stop(server)
-        section["servers"].append({"key": key, "server": kind, "workers": workers,
-                                   "label": label, "experiment": key != "workers"
-                                   and not key.startswith("make-gs4"), "rows": rows})
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        for key, chat, kind, workers, label, layer in _workers_configs(p, service.where):
+            if find_lesson(CHATS[chat]["lesson"]) is None:
+                section["skipped"].append(f"{CHATS[chat]['lesson']} not present: {key}")
+                continue
+            server = make_chat(f"{key}{workers}", chat, layer, kind, workers, {},
+                               service.where, Path(scratch))
+            try:
+                await start_chats([server], settle=p["settle"] if workers > 1 else 0)
+                rows = [await fanout(clients, server, c, cfg, say, f"{key} {kind} x{workers}",
+                                     runs) for c in p["receivers"]]
+            except Exception as error:
+                section["skipped"].append(f"{key} x{workers}: {type(error).__name__}: "
+                                          f"{error}"[:300])
+                say(section["skipped"][-1])
+                continue
+            finally:
+                server.stop()
+                drop_scratch_databases()
+            section["servers"].append({"key": key, "chat": chat, "server": kind,
+                                       "workers": workers, "label": label, "rows": rows})
     return section

@@ -76,44 +76,47 @@ def test_client_processes_count_every_round_trip():
         server.stop()
 
 
-def results(gs3_hundred=1.2, awsc=0.4, p99=300.0, lost=0, two_workers=3000.0):
+def results(gs3_hundred=1.2, gs8_p99=100.0, gs4_p99=300.0, tutorial_p99=320.0, lost=0,
+            held=10_000, stack_lost=0, all_back=True):
     """A results.json with just what the targets read."""
-    def fan(**row):
-        return {"receivers": 1000, "lost": 0, "burst_lost": 0, **row}
+    def fan(key, p99, lost=0):
+        return {"key": key, "rows": [{"receivers": 1000, "p99_ms": p99, "lost": lost,
+                                      "burst_lost": 0}]}
 
     return {"scenarios": {
         "streams": {"series": {"gs3": {"rows": [{"clients": 1, "wall_s": 1.0},
                                                 {"clients": 100, "wall_s": gs3_hundred}]}}},
-        "echo": {"servers": {"uvicorn": [{"key": "gs7-awsc", "ratio_to_bare": awsc}],
-                             "daphne": [{"key": "gs7-awsc", "ratio_to_bare": 0.5}]}},
-        "fanout": {"layers": {"memory": {"rows": [fan(p99_ms=p99, lost=lost)]}}},
-        "workers": {"servers": [
-            {"key": "make-gs4", "server": "daphne", "workers": 1,
-             "rows": [fan(deliveries_per_s=1000.0)]},
-            {"key": "make-gs4-redis", "server": "daphne", "workers": 1,
-             "rows": [fan(deliveries_per_s=9e9)]},
-            {"key": "workers", "server": "uvicorn", "workers": 2,
-             "rows": [fan(deliveries_per_s=two_workers)]},
-            {"key": "experiment", "server": "uvicorn", "workers": 2, "experiment": True,
-             "rows": [fan(deliveries_per_s=9e9)]},
-        ]},
+        "fanout": {"rows": [fan("gs8-uvicorn-redis", gs8_p99), fan("gs4-memory", gs4_p99, lost),
+                            fan("tutorial-memory", tutorial_p99)]},
+        "stack": {"idle": {"asked": 10_000, "held": held, "asgi_kib_per_socket": 40.0,
+                           "p99_ms": 900.0, "lost": stack_lost},
+                  "failover": {"opened": 1000, "dropped": 500, "all_back": all_back,
+                               "all_back_s": 20.0, "half_back_s": 5.0, "up_at_end": 1000,
+                               "after": {"lost": 0}}},
     }}
 
 
+TARGETS = 7
+
+
 def test_targets_met_when_the_numbers_meet_them():
-    assert [t["status"] for t in report.targets(results())] == ["met"] * 4
+    assert [t["status"] for t in report.targets(results())] == ["met"] * TARGETS
 
 
 def test_each_target_missed_by_its_own_number():
-    cases = [results(gs3_hundred=1.6), results(awsc=0.29), results(p99=400.0),
-             results(two_workers=2999.0)]
+    cases = [results(gs3_hundred=1.6), results(gs8_p99=151.0), results(gs4_p99=601.0),
+             results(gs4_p99=330.0), results(held=9_999), results(stack_lost=1),
+             results(all_back=False)]
     for index, case in enumerate(cases):
         statuses = [t["status"] for t in report.targets(case)]
-        assert statuses[index] == "missed" and statuses.count("met") == 3, statuses
+        assert statuses[index] == "missed", (index, statuses)
+        # A slower gs4 also falls behind the tutorial's consumer: the one case with two misses.
+        assert statuses.count("met") == TARGETS - (2 if index == 2 else 1), (index, statuses)
 
 
-def test_a_lost_message_misses_the_in_memory_target():
-    assert report.targets(results(lost=1))[2]["status"] == "missed"
+def test_a_lost_message_misses_the_gs4_targets():
+    statuses = [t["status"] for t in report.targets(results(lost=1))]
+    assert statuses[2] == statuses[3] == "missed"
 
 
 def test_targets_not_measured_without_results():

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
+from . import presence
 from .flood import FLOOD_CLOSE_CODE, FLOOD_ERROR, TokenBucket
 from .models import Message, Presence, Room
 
@@ -26,6 +27,8 @@ CHANNEL_NAME = re.compile(r"[A-Za-z0-9._-]{1,50}![A-Za-z0-9._-]{1,48}")
 # `manage.py notify` reaches every chat socket through this group; room groups start with
 # "chat_", so no room can clash with it.
 NOTIFICATIONS_GROUP = "notifications"
+# Per room, the latest read of who is online in this process: (loop time it started, its task).
+room_reads = {}
 # --8<-- [start:limits]
 # A valid frame is shorter than this even with every character escaped (\uXXXX): a longer one
 # is refused before json.loads spends time on it.
@@ -73,11 +76,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --8<-- [start:dispatch]
     # The layer's events that never touch the database. Each message to a room runs one of
     # them once for every socket in the room.
-    NO_DATABASE = frozenset({"chat.message", "chat.private", "chat.notification", "chat.mention"})
+    NO_DATABASE = frozenset({"chat.message", "chat.private", "chat.notification", "chat.mention",
+                             "presence.changed"})
 
     async def dispatch(self, message):
         if message["type"] not in self.NO_DATABASE:
-            # websocket.connect, .receive, .disconnect and presence.changed use the ORM:
+            # websocket.connect, .receive and .disconnect use the ORM:
             # Channels' own dispatch() closes stale database connections before them.
             await super().dispatch(message)
             return
@@ -116,6 +120,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         # Who is online: this socket's row, then every socket of the room re-reads the list.
         self.users_sent = None  # the list this socket last sent to its client
+        self.users_stale, self.users_task = False, None  # see presence_changed
         await self.mark_present()
         try:
             await self.channel_layer.group_send(self.room_group_name, {"type": "presence.changed"})
@@ -123,8 +128,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Redis away (a failover takes seconds): the socket is open, so keep it; the room
             # sees this user at its next change of who is online.
             logger.exception("could not announce %s in room %s", self.user, self.room_name)
-        # A task of its own: connect() must return, or the consumer handles no other event.
-        self.heartbeat_task = asyncio.create_task(self.heartbeat())
+        # This process's heartbeat (chat/presence.py) keeps the groups and the row fresh.
+        self.groups_joined = (self.room_group_name, NOTIFICATIONS_GROUP)
+        presence.join(self)
     # --8<-- [end:connect]
 
     # --8<-- [start:database]
@@ -165,45 +171,48 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def mark_present(self):
         return Presence.objects.mark_present(self.room_name, self.user, self.channel_name)
 
-    @database_sync_to_async
-    def load_users(self):
-        return Presence.objects.users_in(self.room_name)
-
-    async def heartbeat(self):
-        # Refresh this socket's row; drop the room's rows that nobody refreshed (their process
-        # died without running disconnect()), and tell the room when that changed anything.
-        while True:
-            await asyncio.sleep(settings.PRESENCE_HEARTBEAT)
-            # --8<-- [start:heartbeat]
-            try:
-                # Joining again renews the membership, which the layer forgets after
-                # group_expiry (settings.py): a socket open for days still hears its room.
-                await self.channel_layer.group_add(self.room_group_name, self.channel_name)
-                await self.channel_layer.group_add(NOTIFICATIONS_GROUP, self.channel_name)
-                if await self.mark_present():
-                    await self.channel_layer.group_send(
-                        self.room_group_name, {"type": "presence.changed"}
-                    )
-            except Exception:
-                # Redis or the database away for a moment: the task must not die of it, or this
-                # socket would drop out of the list, and later out of its room. Next beat.
-                logger.exception("heartbeat of %s failed", self.channel_name)
-            # --8<-- [end:heartbeat]
+    async def load_users(self, since):
+        # The room's list is the same for every socket of this process: one read, shared by
+        # every socket that asks for a read started after `since` (the change it heard of).
+        started, read = room_reads.get(self.room_name, (None, None))
+        if read is None or started < since:
+            started = asyncio.get_running_loop().time()
+            read = asyncio.ensure_future(
+                database_sync_to_async(Presence.objects.users_in)(self.room_name))
+            room_reads[self.room_name] = started, read
+        # shield: a socket that closes meanwhile must not cancel the others' read.
+        return await asyncio.shield(read)
 
     async def presence_changed(self, event):
-        # Every socket reads the list itself, after the change is committed: whatever order
-        # the events arrive in, the last one read shows the room as it is now.
-        users = await self.load_users()
-        if users != self.users_sent:  # a second tab of a listed user changes nothing
-            self.users_sent = users
-            await self.send(text_data=json.dumps({"users": users}))
+        # Every join tells every socket of the room: a room of C filling up (or C sockets
+        # coming back after a host died) would cost C * C reads of the list. Each socket reads
+        # at most once per PRESENCE_COALESCE seconds instead, in a task (its chat waits for
+        # none), and the sockets of a process share their reads (load_users).
+        self.users_stale, self.users_since = True, asyncio.get_running_loop().time()
+        if self.users_task is None or self.users_task.done():
+            self.users_task = asyncio.create_task(self.send_users())
+
+    async def send_users(self):
+        # Read after the change is committed, and again if another came during the read: the
+        # last list sent shows the room as it is now, whatever order the events arrived in.
+        while self.users_stale:
+            await asyncio.sleep(settings.PRESENCE_COALESCE)
+            self.users_stale = False
+            try:
+                users = await self.load_users(self.users_since)
+            except DatabaseError:
+                logger.exception("could not read who is in room %s", self.room_name)
+                return  # the next change, or the next heartbeat's, tries again
+            if users != self.users_sent:  # a second tab of a listed user changes nothing
+                self.users_sent = users
+                await self.send(text_data=json.dumps({"users": users}))
     # --8<-- [end:presence]
 
     # --8<-- [start:disconnect]
     async def disconnect(self, close_code):
-        if not hasattr(self, "heartbeat_task"):
+        if not hasattr(self, "groups_joined"):
             return  # refused at the handshake (no login, a bad ?after=): it joined nothing
-        self.heartbeat_task.cancel()  # first: a beat after the DELETE below would undo it
+        presence.leave(self)  # first: a beat after the DELETE below would undo it
         # Groups do not notice closed sockets: leave them, or the room keeps queueing for us.
         await self.channel_layer.group_discard(self.room_group_name, self.channel_name)
         await self.channel_layer.group_discard(NOTIFICATIONS_GROUP, self.channel_name)
@@ -212,13 +221,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope, receive, send):
         # disconnect() may never run: an error in a handler ends the consumer without it
-        # (django/channels#1466). A task outlives its consumer unless cancelled, and this one
-        # would keep the socket "online" for ever; so it ends with the consumer, however.
+        # (django/channels#1466). The process's heartbeat would then keep the socket "online"
+        # for ever, and its task would outlive it: both end with the consumer, however.
         try:
             await super().__call__(scope, receive, send)
         finally:
-            if hasattr(self, "heartbeat_task"):
-                self.heartbeat_task.cancel()
+            presence.leave(self)
+            if getattr(self, "users_task", None):
+                self.users_task.cancel()
     # --8<-- [end:disconnect]
 
     # --8<-- [start:receive]

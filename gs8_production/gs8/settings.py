@@ -194,6 +194,9 @@ LOGOUT_REDIRECT_URL = "/"
 # without running disconnect()) stops counting, and the next heartbeat in its room deletes it.
 PRESENCE_HEARTBEAT = float(os.environ.get("PRESENCE_HEARTBEAT", "10"))
 PRESENCE_EXPIRY = float(os.environ.get("PRESENCE_EXPIRY", "30"))
+# A socket reads the room's list at most once per PRESENCE_COALESCE seconds, however many
+# joins and leaves it hears of (chat/consumers.py, presence_changed).
+PRESENCE_COALESCE = float(os.environ.get("PRESENCE_COALESCE", "0.5"))
 # --8<-- [end:presence]
 
 LANGUAGE_CODE = "en-us"

@@ -13,6 +13,8 @@ from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
 
 from chat.models import Message
 from gs8.asgi import application
@@ -31,6 +33,14 @@ def communicator(room="lobby", session=None, origin=ORIGIN, query="", app=applic
     if session:
         headers.append((b"cookie", f"{COOKIE}={session}".encode()))
     return WebsocketCommunicator(app, f"/ws/chat/{room}/{query}", headers=headers)
+
+
+def session_for(username):
+    """A session cookie for a new user, as after a login: Django's test client logs in without
+    a password (force_login) and keeps the cookie it set. Sync: the ORM runs here."""
+    client = Client()
+    client.force_login(User.objects.create_user(username))
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
 async def join(room="lobby", session=None, query=""):

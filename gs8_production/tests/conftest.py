@@ -6,9 +6,7 @@ import channels.db
 import django.db
 import pytest
 from channels.layers import get_channel_layer
-from django.conf import settings
-from django.contrib.auth.models import User
-from django.test import Client
+from chat_clients import session_for
 
 # The capacity gs8/settings.py gives both layers: a burst of a busy room needs it.
 CAPACITY = 1000
@@ -47,14 +45,6 @@ async def channel_layer(request, settings, prefix):
     yield layer
     # In memory: empties it. On Redis: deletes only this prefix's keys and closes connections.
     await layer.flush()
-
-
-def session_for(username):
-    """A session cookie for a new user, as after a login: Django's test client logs in without
-    a password (force_login) and keeps the cookie it set. Sync: the ORM runs here."""
-    client = Client()
-    client.force_login(User.objects.create_user(username))
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
 @pytest.fixture

@@ -8,12 +8,14 @@ on their own connections, so the test's rows must really be committed.
 import asyncio
 import inspect
 import json
+from datetime import timedelta
 from types import SimpleNamespace
 
 import channels.consumer
 import pytest
 from channels.auth import AuthMiddlewareStack
 from channels.consumer import AsyncConsumer
+from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from channels.testing import WebsocketCommunicator
@@ -25,6 +27,7 @@ from chat_clients import (
     next_said,
     next_users,
     refused,
+    session_for,
     stored,
     stored_ids,
 )
@@ -421,3 +424,49 @@ async def test_1000_sockets_in_and_out_leave_nothing_behind(channel_layer, alice
         assert await group_members(channel_layer, f"chat_churn_{room}") == set()
     assert await group_members(channel_layer, NOTIFICATIONS_GROUP) == set()
     assert await Presence.objects.acount() == 0
+
+
+@hostile("a crowd joins one room at once (a host's sockets all coming back after it died)",
+         "each socket reads who is online a few times, not once per join, and ends up with "
+         "everyone")
+async def test_a_crowd_joining_at_once_costs_a_few_reads_per_socket(settings, monkeypatch):
+    settings.PRESENCE_COALESCE = 2  # wide, so that the joins below all fall in one window
+    names = [f"user{n:02}" for n in range(20)]
+    sessions = [await database_sync_to_async(session_for)(name) for name in names]
+    reads = []
+    read = Presence.objects.users_in
+    monkeypatch.setattr(Presence.objects, "users_in", lambda room: reads.append(room) or read(room))
+    chats = [communicator("crowd", session) for session in sessions]
+    assert all([ok for ok, _ in await asyncio.gather(*(c.connect(timeout=10) for c in chats))])
+    for chat in chats:
+        assert "channel_name" in await chat.receive_json_from(5)
+        users = await next_users(chat)
+        while users != names:  # the last list each socket gets names the whole room
+            users = await next_users(chat)
+    # A consumer handles its events in order: once every socket has this message, each has
+    # handled every join before it.
+    await chats[0].send_json_to({"message": "all here"})
+    for chat in chats:
+        assert await next_said(chat) == ("user00", "all here")
+    # Every join told every socket in the room: up to 20 x 20 events, each a read of the list
+    # without coalescing (measured: 400).
+    assert len(reads) < 20 * 20 / 4, len(reads)
+    for chat in chats:
+        await chat.disconnect()
+
+
+@hostile("a server process dies with its sockets: their presence rows stay behind",
+         "each process's one heartbeat refreshes its own sockets' rows and deletes the dead ones")
+async def test_the_process_heartbeat_refreshes_rows_and_drops_the_dead(settings, alice):
+    settings.PRESENCE_HEARTBEAT = 0.05
+    chat, first, _ = await join("lobby", alice)
+    joined = (await Presence.objects.aget(channel_name=first["channel_name"])).seen
+    user = await User.objects.aget(username="alice")
+    dead = await Presence.objects.acreate(room="elsewhere", user=user, channel_name="x!dead",
+                                          seen=joined - timedelta(hours=1))
+    async with asyncio.timeout(5):
+        while await Presence.objects.filter(pk=dead.pk).aexists():
+            await asyncio.sleep(0.05)
+    assert (await Presence.objects.aget(channel_name=first["channel_name"])).seen > joined
+    await chat.disconnect()
+    assert not await Presence.objects.filter(channel_name=first["channel_name"]).aexists()
