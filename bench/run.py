@@ -34,7 +34,8 @@ from servers import redis  # noqa: E402
 from testkit.catalog import lesson_dirs  # noqa: E402
 
 # The production stack's capacity (issue 14): `make bench-stack`, not part of `make bench`.
-STACK = {"sockets": 10_000, "client_processes": 4, "workers": 1, "message_runs": 5,
+# Two workers per host, as `make gs8-stack` starts by default.
+STACK = {"sockets": 10_000, "client_processes": 4, "workers": 2, "message_runs": 5,
          "timeout": 60, "open_timeout": 600, "failover_sockets": 1000, "failover_timeout": 180,
          "backoff_base": 1.0, "backoff_cap": 30.0, "settle": 5, "room_size": 10,
          "concurrency": 20}
@@ -49,8 +50,8 @@ FULL = {
     "fanout": {"receivers": [10, 100, 1000], "burst_deliveries": 10_000, "burst_min": 3,
                "burst_max": 50, "timeout": 30, "processes": 2, "processes_from": 100,
                "chats": ["tutorial", "gs4", "gs6", "gs8"], "layers": ["memory", "redis"],
-               # gs6 and gs8 take minutes to fill a room of 1000 (who is online): only the
-               # row of gs8's target goes that far.
+               # gs6 takes minutes to fill a room of 1000 (each join makes every socket read
+               # who is online); the logged-in chats stop at 100, but for gs8's target row.
                "auth_max": 100, "auth_full": ["gs8-uvicorn-redis"],
                "experiments": True, "runs": 5},
     "workers": {"receivers": [1000], "workers": [1, 2, 4], "settle": 3, "gs8": None,
@@ -157,6 +158,7 @@ async def measure(config, names):
             # Each scenario says when it ran and how busy the (shared) machine was.
             results[name]["generated"] = datetime.datetime.now(datetime.UTC).isoformat(
                 timespec="seconds")
+            results[name]["commit"] = commit()
             results[name]["load_average"] = {"before": load_before,
                                              "after": list(os.getloadavg())}
             say(f"   {name}: {results[name]['seconds']:.0f} s, load average "

@@ -86,8 +86,8 @@ def results(gs3_hundred=1.2, gs8_p99=100.0, gs4_p99=300.0, tutorial_p99=320.0, l
     return {"scenarios": {
         "streams": {"series": {"gs3": {"rows": [{"clients": 1, "wall_s": 1.0},
                                                 {"clients": 100, "wall_s": gs3_hundred}]}}},
-        "fanout": {"rows": [fan("gs8-uvicorn-redis", gs8_p99), fan("gs4-memory", gs4_p99, lost),
-                            fan("tutorial-memory", tutorial_p99)]},
+        "fanout": {"rows": [fan("gs8-uvicorn-redis", gs8_p99), fan("gs4-redis", gs4_p99, lost),
+                            fan("tutorial-redis", tutorial_p99)]},
         "stack": {"idle": {"asked": 10_000, "held": held, "asgi_kib_per_socket": 40.0,
                            "p99_ms": 900.0, "lost": stack_lost},
                   "failover": {"opened": 1000, "dropped": 500, "all_back": all_back,
