@@ -162,7 +162,7 @@ class Clients:
     def __init__(self, processes):
         # spawn: a forked child would inherit the parent's running event loop.
         context = multiprocessing.get_context("spawn")
-        self.pipes, self.processes = [], []
+        self.pipes, self.processes, self.closed = [], [], False
         for _ in range(processes):
             parent, child = context.Pipe()
             process = context.Process(target=_client_main, args=(child,), daemon=True)
@@ -180,9 +180,16 @@ class Clients:
         for pipe, kwargs in zip(pipes, kwargs_list, strict=True):
             pipe.send((command, kwargs))
 
+        deadline = time.monotonic() + timeout
+
         def answer(pipe):
-            if not pipe.poll(timeout):
-                raise TimeoutError(f"client process gave no answer to {command} in {timeout}s")
+            # In short waits: a benchmark stopped with Ctrl-C must not wait out the timeout.
+            while not pipe.poll(0.2):
+                if self.closed:
+                    raise RuntimeError(f"the benchmark stopped while waiting for {command}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"client process gave no answer to {command} in "
+                                       f"{timeout}s")
             return pipe.recv()
 
         answers = await asyncio.gather(
@@ -193,6 +200,7 @@ class Clients:
         return answers
 
     def close(self):
+        self.closed = True
         for pipe in self.pipes:
             with contextlib.suppress(OSError):
                 pipe.send(None)

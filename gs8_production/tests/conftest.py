@@ -1,5 +1,6 @@
 """This lesson's fixtures: a channel layer for in-process tests, users and their sessions."""
 
+import os
 import uuid
 
 import channels.db
@@ -7,6 +8,16 @@ import django.db
 import pytest
 from channels.layers import get_channel_layer
 from chat_clients import session_for
+
+# A socket waits PRESENCE_COALESCE (0.5 s) before it reads who is online. The tests that are
+# not about that should not wait so long at every join: here, and in the servers they start.
+os.environ.setdefault("PRESENCE_COALESCE", "0.05")
+
+
+@pytest.fixture(autouse=True)
+def quick_presence(settings):
+    settings.PRESENCE_COALESCE = float(os.environ["PRESENCE_COALESCE"])
+
 
 # The capacity gs8/settings.py gives both layers: a burst of a busy room needs it.
 CAPACITY = 1000
