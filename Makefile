@@ -56,9 +56,9 @@ $(STAMP): requirements.txt
 		{ echo "Python 3.10 or newer is needed (Django 5.2); found: $$($(PYTHON) --version)"; exit 1; }
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	@# --no-compile: Python compiles only the modules a run imports, when it first imports
-	@# them, instead of pip compiling every package (a third of the install's time).
-	$(PY) -m pip install --quiet --no-compile --disable-pip-version-check -r requirements.txt
+	@# pip compiles every package now: where PYTHONDONTWRITEBYTECODE is set (as on the CI
+	@# machines), nothing compiled later is kept, and every process would compile again.
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	cp requirements.txt $(STAMP)
 
 venv: $(STAMP)
