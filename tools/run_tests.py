@@ -1,8 +1,7 @@
 """`make test`: services, ruff, each lesson's tests in its own pytest process, the docs build.
 
 The lessons' pytest processes run JOBS at a time (default 2; `make test JOBS=1`: one by one),
-with the repository-wide tests/ beside them (the exercises' checks in a process of their own);
-then the tests that read the lessons' results,
+with the repository-wide tests/ beside them; then the tests that read the lessons' results,
 and the docs build.
 Each suite's output is printed whole when it ends. One summary at the end; its last line is
 `N passed, N failed, N skipped`; the exit status is 1 if anything failed.
@@ -89,16 +88,11 @@ def main():
     banner(f"pytest: {jobs} lesson suite(s) at a time, and the repository-wide tests/ beside them")
     # tests/ (docs, exercises, troubleshooting, settings) mostly waits on the processes it
     # starts: it runs beside the lessons, all but the checks that read the lessons' results.
-    # The exercises' checks wait out timeouts in the stubs' tests: a process of their own, so
-    # that the rest of tests/ goes on meanwhile.
-    exercises = "test_exercises.py"
-    with ThreadPoolExecutor(2) as side, ThreadPoolExecutor(jobs) as pool:
-        beside = [side.submit(pytest_suite, repository,
-                              ["-k", f"not {AFTER_LESSONS}", f"--ignore={exercises}"]),
-                  side.submit(pytest_suite, repository, [exercises], name="tests-exercises")]
+    with ThreadPoolExecutor(1) as side, ThreadPoolExecutor(jobs) as pool:
+        beside = side.submit(pytest_suite, repository, ["-k", f"not {AFTER_LESSONS}"])
         by_name = {r[0]: r for r in pool.map(pytest_suite, lessons_slowest_first())}
         results += [by_name[p.name] for p in lesson_dirs()]
-        results += [future.result() for future in beside]
+        results.append(beside.result())
     results.append(pytest_suite(repository, ["-k", AFTER_LESSONS], name="tests-after-lessons"))
     results.append(check("docs build", [BIN / "mkdocs", "build", "--strict", "-q",
                                         "-d", str(BUILD / "site")]))

@@ -50,10 +50,17 @@ async def beat():
 async def beat_once():
     current = list(sockets.values())
     for consumer in current:
+        if consumer.channel_name not in sockets:
+            continue  # it left since the list was taken
         # Joining again renews the membership, which the layer forgets after group_expiry
         # (settings.py): a socket open for days still hears its room.
         for group in consumer.groups_joined:
             await consumer.channel_layer.group_add(group, consumer.channel_name)
+        if consumer.channel_name not in sockets:
+            # It left meanwhile, and its disconnect() may have left the groups before this
+            # joined them again: leave them once more, or it stays a member for good.
+            for group in consumer.groups_joined:
+                await consumer.channel_layer.group_discard(group, consumer.channel_name)
     rooms = await database_sync_to_async(Presence.objects.refresh)(
         [consumer.channel_name for consumer in current])
     for room in sorted(rooms) if current else ():

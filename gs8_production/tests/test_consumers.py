@@ -35,7 +35,7 @@ from django.contrib.auth.models import User
 from django.db import OperationalError
 from django.urls import re_path
 
-from chat import consumers, flood
+from chat import consumers, flood, presence
 from chat.consumers import MAX_FRAME_LENGTH, NOTIFICATIONS_GROUP, ChatConsumer
 from chat.flood import FLOOD_CLOSE_CODE, FLOOD_ERROR, TokenBucket
 from chat.models import Message, Presence
@@ -470,3 +470,25 @@ async def test_the_process_heartbeat_refreshes_rows_and_drops_the_dead(settings,
     assert (await Presence.objects.aget(channel_name=first["channel_name"])).seen > joined
     await chat.disconnect()
     assert not await Presence.objects.filter(channel_name=first["channel_name"]).aexists()
+
+
+@hostile("a socket closes while the process's heartbeat is joining it to its groups again",
+         "it is not left behind in any group")
+async def test_a_socket_that_leaves_during_a_beat_stays_out_of_its_groups(channel_layer,
+                                                                           monkeypatch):
+    socket = SimpleNamespace(channel_name=await channel_layer.new_channel(), room_name="beat",
+                             groups_joined=("chat_beat", NOTIFICATIONS_GROUP),
+                             channel_layer=channel_layer)
+    presence.sockets[socket.channel_name] = socket
+    join = channel_layer.group_add
+
+    async def join_after_it_left(group, channel):
+        # The socket's disconnect() runs while the beat's group_add is on its way.
+        presence.leave(socket)
+        await channel_layer.group_discard(group, channel)
+        await join(group, channel)
+
+    monkeypatch.setattr(channel_layer, "group_add", join_after_it_left)
+    await presence.beat_once()
+    assert await group_members(channel_layer, "chat_beat") == set()
+    assert socket.channel_name not in await group_members(channel_layer, NOTIFICATIONS_GROUP)
