@@ -29,14 +29,11 @@ import time
 from pathlib import Path
 
 from loadgen import Clients, percentile, raise_fd_limit, split
-from servers import LOGIN, drop_database, find_lesson
+from scenarios import median, ms
+from servers import drop_database, find_lesson, login_cookie
 
 from testkit import services
 from testkit.servers import free_port
-
-
-def ms(seconds):
-    return None if seconds is None else seconds * 1000
 
 
 def load_stack_module(lesson):
@@ -88,15 +85,6 @@ def nginx_complaints(stack):
         if count:
             found[needle] = count
     return found
-
-
-def login(stack, lesson):
-    """One session cookie for the user "bench", made by gs8's manage.py in the stack's database."""
-    done = subprocess.run([sys.executable, "manage.py", "shell", "-c", LOGIN], cwd=lesson,
-                          env=stack.env(), capture_output=True, text=True, timeout=120)
-    if done.returncode:
-        raise RuntimeError(f"could not log in to the stack:\n{done.stderr[-2000:]}")
-    return done.stdout.strip().splitlines()[-1]
 
 
 # What `manage.py notify` does (one group_send to the group every gs8 socket joins), in a
@@ -169,11 +157,6 @@ async def one_message_to_all(clients, notifier, tag_prefix, runs, timeout, say, 
     return results
 
 
-def _median(values):
-    values = sorted(v for v in values if v is not None)
-    return values[len(values) // 2] if values else None
-
-
 def hold_calls(url, n, clients, extra):
     """The hold command for each client process: its share of n sockets, in rooms."""
     calls, first = [], 0
@@ -225,8 +208,8 @@ async def idle_sockets(module, stack, clients, notifier, p, client, say):
         runs = await one_message_to_all(clients, notifier, "all", p["message_runs"],
                                         p["timeout"], say, "idle")
         result["messages"] = runs
-        result["p50_ms"] = _median([r["p50_ms"] for r in runs])
-        result["p99_ms"] = _median([r["p99_ms"] for r in runs])
+        result["p50_ms"] = median([r["p50_ms"] for r in runs])
+        result["p99_ms"] = median([r["p99_ms"] for r in runs])
         result["lost"] = sum(r["lost"] for r in runs)
     result["nginx_errors"] = nginx_complaints(stack)
     await clients.call("close", [{}] * len(clients), timeout=120)
@@ -310,7 +293,7 @@ async def run_stack(cfg, _clients, say):
         say(f"  starting the stack: nginx, gunicorn, 2 uvicorn hosts x {p['workers']} "
             "worker(s), Redis + replica + 3 Sentinels, PostgreSQL")
         await asyncio.to_thread(stack.start)
-        cookie = await asyncio.to_thread(login, stack, lesson)
+        cookie = await asyncio.to_thread(login_cookie, lesson, stack.env())
         section["nginx"] = nginx_limits(stack)
         client = {"origin": stack.url, "cookie": cookie,
                   "cafile": str(stack.state / "tls" / "cert.pem")}

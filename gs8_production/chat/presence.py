@@ -4,7 +4,7 @@ gs6 gives every socket a task that wakes every PRESENCE_HEARTBEAT seconds to joi
 again and refresh its row: a process holding 1000 sockets makes 100 wake-ups, 200 trips to
 Redis and 100 trips to the database thread a second, and every chat message queues behind
 them (docs/benchmarks.md measures it). Here one task per process does it for all its sockets:
-the same trips to Redis, and one UPDATE for all the rows.
+the same trips to Redis, and one UPDATE per thousand rows.
 """
 
 import asyncio

@@ -8,7 +8,6 @@ on their own connections, so the test's rows must really be committed.
 import asyncio
 import inspect
 import json
-from datetime import timedelta
 from types import SimpleNamespace
 
 import channels.consumer
@@ -457,16 +456,21 @@ async def test_a_crowd_joining_at_once_costs_a_few_reads_per_socket(settings, mo
 
 @hostile("a server process dies with its sockets: their presence rows stay behind",
          "each process's one heartbeat refreshes its own sockets' rows and deletes the dead ones")
-async def test_the_process_heartbeat_refreshes_rows_and_drops_the_dead(settings, alice):
-    settings.PRESENCE_HEARTBEAT = 0.05
+async def test_the_process_heartbeat_refreshes_rows_and_drops_the_dead(settings, channel_layer,
+                                                                       alice, bob):
+    settings.PRESENCE_HEARTBEAT, settings.PRESENCE_EXPIRY = 0.05, 1
     chat, first, _ = await join("lobby", alice)
     joined = (await Presence.objects.aget(channel_name=first["channel_name"])).seen
-    user = await User.objects.aget(username="alice")
-    dead = await Presence.objects.acreate(room="elsewhere", user=user, channel_name="x!dead",
-                                          seen=joined - timedelta(hours=1))
-    async with asyncio.timeout(5):
-        while await Presence.objects.filter(pk=dead.pk).aexists():
-            await asyncio.sleep(0.05)
+    # bob's socket on a process that then died: a row that nobody will refresh.
+    user = await User.objects.aget(username="bob")
+    dead = await Presence.objects.acreate(room="lobby", user=user, channel_name="x!dead",
+                                          seen=joined)
+    await channel_layer.group_send("chat_lobby", {"type": "presence.changed"})
+    assert await next_users(chat) == ["alice", "bob"]
+    # PRESENCE_EXPIRY later, a beat of this process deletes it and tells the room.
+    assert await next_users(chat) == ["alice"]
+    assert not await Presence.objects.filter(pk=dead.pk).aexists()
+    # alice's own row, refreshed by the same beats, is still there.
     assert (await Presence.objects.aget(channel_name=first["channel_name"])).seen > joined
     await chat.disconnect()
     assert not await Presence.objects.filter(channel_name=first["channel_name"]).aexists()
